@@ -1,3 +1,8 @@
 """sdmtool: the Smart Data Model toolkit for MLOps on FIWARE."""
 
 __version__ = "0.1.0"
+
+from sdmtool.findings import Finding
+from sdmtool.validate import validate
+
+__all__ = ["Finding", "__version__", "validate"]

@@ -1,0 +1,82 @@
+"""NGSI-LD errors as ProblemDetails (RFC 7807; ETSI GS CIM 009 clauses 5.5.2 and 6.3.2).
+
+Every error the broker sends carries all five members (type, title, status, detail, instance), because the
+three real brokers disagree on which ones they send and clients are told to read them leniently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
+
+_TITLES = {
+    "InvalidRequest": "Invalid request",
+    "BadRequestData": "Bad request data",
+    "ResourceNotFound": "Resource not found",
+    "AlreadyExists": "Already exists",
+    "OperationNotSupported": "Operation not supported",
+    "TooManyResults": "Too many results",
+    "LdContextNotAvailable": "JSON-LD context not available",
+    "InternalError": "Internal error",
+    # The next three have no type in clause 5.5.2; the names follow the HTTP status they come with.
+    "UnsupportedMediaType": "Unsupported media type",
+    "NotAcceptable": "Not acceptable",
+    "MethodNotAllowed": "Method not allowed",
+}
+
+
+class NgsiError(Exception):
+    """An error to answer with a ProblemDetails body."""
+
+    def __init__(self, status: int, name: str, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.name = name
+        self.detail = detail
+        self.headers = headers or {}
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": ERROR_BASE + self.name,
+            "title": _TITLES.get(self.name, self.name),
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        return body
+
+
+def bad_request(detail: str) -> NgsiError:
+    """Valid JSON whose content is wrong (the usual 400)."""
+    return NgsiError(400, "BadRequestData", detail)
+
+
+def invalid_request(detail: str) -> NgsiError:
+    """Not JSON at all, or a malformed request (bad URI parameter)."""
+    return NgsiError(400, "InvalidRequest", detail)
+
+
+def not_found(detail: str) -> NgsiError:
+    return NgsiError(404, "ResourceNotFound", detail)
+
+
+def already_exists(detail: str) -> NgsiError:
+    return NgsiError(409, "AlreadyExists", detail)
+
+
+def not_supported(detail: str) -> NgsiError:
+    return NgsiError(422, "OperationNotSupported", detail)
+
+
+def unsupported_media_type(detail: str) -> NgsiError:
+    return NgsiError(415, "UnsupportedMediaType", detail)
+
+
+def not_acceptable(detail: str) -> NgsiError:
+    return NgsiError(406, "NotAcceptable", detail)
+
+
+def context_not_available(detail: str, status: int) -> NgsiError:
+    return NgsiError(status, "LdContextNotAvailable", detail)

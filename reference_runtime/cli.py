@@ -1,0 +1,136 @@
+"""``sdm-runtime``: run the embedded broker, the model service, the training and the demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+import httpx
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _wait_for_broker(url: str, seconds: float) -> None:
+    """Fail with a clear message, not a traceback, when the broker cannot be reached."""
+    deadline = time.monotonic() + seconds
+    probe = url.rstrip("/") + "/ngsi-ld/v1/entities?type=MLModel&limit=1"
+    while True:
+        try:
+            httpx.get(probe, timeout=2.0)
+            return
+        except httpx.HTTPError as err:
+            if time.monotonic() >= deadline:
+                raise click.ClickException(f"cannot reach the NGSI-LD broker at {url}: {err}") from err
+            time.sleep(0.2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what the runtime does.")
+def main(verbose: bool) -> None:
+    """Reference runtime of the MachineLearning Smart Data Models."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=1026, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--db", "db_path", default="var/broker.sqlite", show_default=True, type=click.Path(dir_okay=False),
+              help="SQLite file holding entities and subscriptions.")
+def broker(host: str, port: int, db_path: str) -> None:
+    """Run the embedded NGSI-LD broker (a subset of the API, persisted in SQLite)."""
+    from reference_runtime.broker.server import run
+
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    run(host=host, port=port, db_path=db_path)
+
+
+@main.command()
+@click.option("--broker", "broker_url", default="http://127.0.0.1:1026", show_default=True,
+              help="Base URL of the NGSI-LD broker (Orion-LD, Scorpio, Stellio or the embedded one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--public-url", default=None,
+              help="URL at which the broker reaches this service [default: http://HOST:PORT].")
+@click.option("--model-entity", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="MLModel entity (keyValues JSON) to register [default: the bundled digit model].")
+@click.option("--wait", default=15.0, show_default=True, help="Seconds to wait for the broker at start.")
+def serve(broker_url: str, host: str, port: int, public_url: str | None, model_entity: Path | None,
+          wait: float) -> None:
+    """Run the model service: register the model, follow its MLProcessing jobs, serve /predict."""
+    import uvicorn
+
+    from reference_runtime.app import create_app
+    from reference_runtime.inference import load_classifier
+    from reference_runtime.service import ModelService, ServiceConfig
+
+    try:
+        classifier, entity = load_classifier(model_entity)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    _wait_for_broker(broker_url, wait)
+    config = ServiceConfig(broker_url=broker_url, public_url=public_url or f"http://{host}:{port}")
+    app = create_app(ModelService(config, classifier, entity))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def train(ctx: click.Context) -> None:
+    """Train the digit CNN on the bundled MNIST subset and export ONNX (needs the 'train' extra)."""
+    from reference_runtime.train import main as train_main
+
+    sys.exit(train_main(list(ctx.args)))
+
+
+@main.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def predict(images: tuple[Path, ...]) -> None:
+    """Recognise the digit in image files, offline (no broker)."""
+    from reference_runtime.inference import load_classifier
+    from reference_runtime.preprocess import ImageError
+
+    classifier, _ = load_classifier(None)
+    failed = False
+    for path in images:
+        try:
+            result = classifier.predict(path.read_bytes())
+        except OSError as err:
+            click.echo(f"{path}: error: cannot read: {err.strerror or err}", err=True)
+            failed = True
+            continue
+        except ImageError as err:
+            click.echo(f"{path}: error: {err}", err=True)
+            failed = True
+            continue
+        click.echo(json.dumps({"file": str(path), "predictedDigit": result.digit,
+                               "confidence": round(result.confidence, 6)}))
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@main.command()
+@click.option("--count", default=200, show_default=True, type=click.IntRange(1, 1000),
+              help="How many held-out MNIST digits to publish.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for the predictions.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to keep the broker database and the images [default: a temporary folder].")
+def demo(count: int, as_json: bool, timeout: float, workdir: Path | None) -> None:
+    """Run the whole loop on the embedded broker with real handwritten digits and print a summary."""
+    from reference_runtime.demo import format_summary, run_demo
+
+    summary = run_demo(count=count, timeout=timeout, workdir=workdir, progress=not as_json)
+    click.echo(json.dumps(summary.as_dict()) if as_json else format_summary(summary))
+    sys.exit(EXIT_OK if summary.ok else EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

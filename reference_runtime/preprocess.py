@@ -1,0 +1,267 @@
+"""Turn an image of one handwritten digit into the tensor the digit model reads.
+
+The model was trained on MNIST, so every input is normalised the way MNIST digits were:
+
+1. decode (PNG or JPEG) into a grayscale "ink" map where ink is bright and the background dark;
+2. crop to the bounding box of the ink;
+3. scale the box so that its longer side is 20 pixels, keeping the aspect ratio;
+4. paste it into a 28×28 black field so that the ink's centre of mass lands on the centre;
+5. return float32 values in [0, 1], shape (1, 28, 28).
+
+Training applies the same steps to the MNIST images (``preprocess_array``), so what the model saw during
+training and what it sees at run time come out of one code path.
+
+Inputs the runtime meets, and how each becomes an ink map:
+
+- MNIST-like grayscale (white ink on black) is used as is;
+- dark ink on a light background is inverted (polarity is detected from the image border);
+- RGB is reduced to luminance, then treated as grayscale;
+- images with transparency are composited onto a backdrop that contrasts with the ink first. A browser canvas
+  PNG has RGB all 0 and the ink only in the alpha channel: it ends up as exactly its alpha channel.
+
+Anything that cannot be turned into a digit tensor raises ``ImageError`` with a message meant for the person
+who sent the image.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_SIDE",
+    "ImageError",
+    "preprocess_array",
+    "preprocess_image",
+]
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_SIDE = 4096
+ALLOWED_FORMATS = ("PNG", "JPEG")
+
+FIELD_SIDE = 28  # MNIST frame
+BOX_SIDE = 20  # MNIST fitted each digit into a 20×20 box inside the frame
+# MNIST's own digits have their centre of mass at (14.0, 14.0) in pixel-index coordinates (measured on the
+# bundled data: mean 13.996 / 14.003), so that is where ours go too.
+CENTRE = 14.0
+
+# Below this contrast (difference between the background and the strongest ink, on a 0..1 scale, i.e. about
+# 25 grey levels in an 8-bit image) an image is treated as blank: JPEG noise on an empty page stays under it.
+MIN_CONTRAST = 0.1
+# After contrast stretching, ink weaker than this is background noise (paper texture, JPEG ringing, faint
+# anti-aliasing far from the stroke); it is cut softly so the remaining values stay continuous.
+NOISE_FLOOR = 0.1
+# Decoded images larger than this are box-reduced first: the digit ends up 20 pixels tall anyway, and working
+# on a few megapixels of floats per request would cost memory for nothing.
+WORKING_SIDE = 1024
+
+
+class ImageError(ValueError):
+    """The input cannot be read as an image of a digit; the message says why."""
+
+
+def preprocess_image(data: bytes) -> np.ndarray:
+    """Decode PNG or JPEG bytes and normalise them as MNIST: float32 array of shape (1, 28, 28) in [0, 1]."""
+    image = _open(data)
+    gray, alpha = _to_gray(image)
+    if alpha is not None:
+        gray = _composite(gray, alpha)
+    return _normalise(gray)
+
+
+def preprocess_array(image: np.ndarray) -> np.ndarray:
+    """Normalise a 2-D grayscale image held in memory, such as a raw MNIST digit (uint8, 28×28).
+
+    Accepts uint8 (0..255), uint16 (0..65535), bool, or floats in [0, 1]. Either polarity is fine. Returns the
+    same float32 (1, 28, 28) tensor ``preprocess_image`` returns for a lossless encoding of the same pixels.
+    """
+    arr = np.asarray(image)
+    if arr.ndim != 2:
+        raise ImageError(f"expected a 2-D grayscale image, got an array of shape {arr.shape}")
+    height, width = arr.shape
+    _check_dimensions(width, height)
+    return _normalise(_unit_float(arr))
+
+
+def _check_dimensions(width: int, height: int) -> None:
+    if width < 1 or height < 1:
+        raise ImageError(f"image has no pixels ({width}×{height})")
+    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
+        raise ImageError(
+            f"image is {width}×{height} pixels; the limit is {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}"
+        )
+
+
+def _unit_float(arr: np.ndarray) -> np.ndarray:
+    """Grayscale values as float64 in [0, 1]; float64 so that every later step is exact enough to be
+    independent of how the pixels arrived (array or PNG)."""
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float64)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float64) / 65535.0
+    if np.issubdtype(arr.dtype, np.floating):
+        values = arr.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ImageError("image contains NaN or infinite values")
+        if values.min() < 0.0 or values.max() > 1.0:
+            raise ImageError("a floating-point image must have values in [0, 1]")
+        return values
+    raise ImageError(f"unsupported pixel type {arr.dtype}; use uint8, uint16, bool or floats in [0, 1]")
+
+
+def _open(data: bytes) -> Image.Image:
+    """Decode the bytes with Pillow, refusing anything that is not a sane, complete PNG or JPEG."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"image data must be bytes, not {type(data).__name__}")
+    size = len(data)
+    if size == 0:
+        raise ImageError("image is empty (0 bytes)")
+    if size > MAX_IMAGE_BYTES:
+        raise ImageError(f"image is {size} bytes; the limit is {MAX_IMAGE_BYTES} bytes (10 MiB)")
+    try:
+        # Restricting the formats keeps Pillow's less-used decoders away from untrusted bytes.
+        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError:
+        raise ImageError(f"not a PNG or JPEG image ({size} bytes starting with {bytes(data[:8])!r})") from None
+    except Image.DecompressionBombError as err:
+        raise ImageError(f"image is too large to decode: {err}") from None
+    except Exception as err:  # a damaged header can make a decoder fail in many ways
+        raise ImageError(f"cannot read the image header: {err}") from None
+    # Opening only parsed the header: check the size before any pixel is decompressed.
+    width, height = image.size
+    _check_dimensions(width, height)
+    try:
+        image.load()
+    except Exception as err:  # truncated or corrupt pixel data; Pillow raises OSError, SyntaxError, EOFError...
+        raise ImageError(f"{image.format} image is truncated or corrupt: {err}") from None
+    return image
+
+
+def _to_gray(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Luminance in [0, 1] and, when the image has transparency, alpha in [0, 1]."""
+    if image.mode in ("P", "PA"):
+        # A palette can carry transparency (tRNS); expanding to RGBA keeps it.
+        has_alpha = image.mode == "PA" or image.has_transparency_data
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    elif image.mode in ("RGBa", "La"):
+        image = image.convert(image.mode[0:-1] + "A")
+    elif image.mode == "1":
+        image = image.convert("L")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")  # Pillow cannot reduce I;16; "I" keeps all 16 bits
+    elif image.mode not in ("L", "LA", "RGB", "RGBA", "I"):
+        image = image.convert("RGB")  # CMYK, YCbCr (JPEG) and other colour spaces
+
+    if image.mode == "RGB":
+        image = image.convert("L")  # ITU-R 601-2 luma
+    elif image.mode == "RGBA":
+        image = image.convert("LA")
+
+    longest = max(image.size)
+    if longest > WORKING_SIDE:
+        image = image.reduce(math.ceil(longest / WORKING_SIDE))
+
+    if image.mode == "I":
+        return np.asarray(image, dtype=np.float64) / 65535.0, None
+    if image.mode == "LA":
+        planes = np.asarray(image, dtype=np.float64) / 255.0
+        return planes[:, :, 0], planes[:, :, 1]
+    return np.asarray(image, dtype=np.float64) / 255.0, None
+
+
+def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Flatten a transparent image onto a backdrop that contrasts with its ink.
+
+    The backdrop colour cannot be taken from the file (a canvas's "white" background is often only CSS), so
+    it is chosen from the colour of the opaque pixels: dark strokes go onto white, light strokes onto black.
+    """
+    if alpha.min() >= 1.0:
+        return gray  # fully opaque: the alpha channel carries nothing
+    weight = alpha.sum()
+    if weight == 0.0:
+        raise ImageError("image is fully transparent: there is no ink to recognise")
+    ink_colour = float((gray * alpha).sum() / weight)
+    backdrop = 1.0 if ink_colour < 0.5 else 0.0
+    return gray * alpha + backdrop * (1.0 - alpha)
+
+
+def _normalise(gray: np.ndarray) -> np.ndarray:
+    """Grayscale in [0, 1] (either polarity) -> MNIST-normalised float32 tensor (1, 28, 28)."""
+    ink = _ink_map(gray)
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    ink = _fit_box(ink)
+    return _centre(ink)[np.newaxis].astype(np.float32)
+
+
+def _ink_map(gray: np.ndarray) -> np.ndarray:
+    """Orient the image so ink is bright, stretch it so background = 0 and the strongest ink = 1."""
+    lowest, highest = float(gray.min()), float(gray.max())
+    background = _border_level(gray)
+    # The background is whichever end of the range the border sits closer to. Comparing distances rather
+    # than testing "background > 0.5" also handles grey paper with black ink and dim white-on-black scans.
+    if background - lowest > highest - background:
+        gray = 1.0 - gray
+        background = 1.0 - background
+    contrast = float(gray.max()) - background
+    if contrast < MIN_CONTRAST:
+        raise ImageError("image is blank: no ink stands out from the background")
+    ink = np.clip((gray - background) / contrast, 0.0, 1.0)
+    return np.clip((ink - NOISE_FLOOR) / (1.0 - NOISE_FLOOR), 0.0, 1.0)
+
+
+def _border_level(gray: np.ndarray) -> float:
+    """Median of the outer frame of the image: a digit seldom covers most of its border."""
+    height, width = gray.shape
+    band = max(1, min(height, width) // FIELD_SIDE)
+    frame = np.concatenate(
+        [
+            gray[:band].ravel(),
+            gray[-band:].ravel(),
+            gray[band:-band, :band].ravel(),
+            gray[band:-band, -band:].ravel(),
+        ]
+    )
+    return float(np.median(frame))
+
+
+def _fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scale so the longer side is BOX_SIDE, keeping the aspect ratio (MNIST's 20×20 box)."""
+    height, width = ink.shape
+    scale = BOX_SIDE / max(height, width)
+    new_height = max(1, int(math.floor(height * scale + 0.5)))
+    new_width = max(1, int(math.floor(width * scale + 0.5)))
+    if (new_height, new_width) == (height, width):
+        return ink  # already MNIST-sized: resampling would only blur it
+    as_image = Image.fromarray(ink.astype(np.float32))  # float32 -> Pillow mode "F"
+    # Pillow's bilinear filter widens with the reduction factor, so shrinking averages the pixels it drops.
+    resized = as_image.resize((new_width, new_height), Image.Resampling.BILINEAR)
+    ink = np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)
+    # Shrinking a thin stroke a lot dims it; bring the strongest ink back to 1 as in the unscaled case.
+    peak = float(ink.max())
+    if peak <= 0.0:
+        raise ImageError("image is blank: the ink vanished when scaled to 20×20")
+    return ink / peak
+
+
+def _centre(ink: np.ndarray) -> np.ndarray:
+    """Paste into the 28×28 field with the centre of mass on the centre, shifting by whole pixels (as MNIST
+    did) and never pushing ink out of the field."""
+    height, width = ink.shape
+    total = ink.sum()
+    ys, xs = np.indices(ink.shape)
+    com_y = float((ys * ink).sum() / total)
+    com_x = float((xs * ink).sum() / total)
+    top = min(max(int(math.floor(CENTRE - com_y + 0.5)), 0), FIELD_SIDE - height)
+    left = min(max(int(math.floor(CENTRE - com_x + 0.5)), 0), FIELD_SIDE - width)
+    field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.float64)
+    field[top : top + height, left : left + width] = ink
+    return field

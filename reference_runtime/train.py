@@ -1,0 +1,550 @@
+"""Train the reference digit CNN and publish it: ONNX artifact, MLModel entity and training report.
+
+Reproducibility is the point of this module: the same seed on the same software gives the same weights. That is
+why the data order and augmentation draw from one seeded generator, there are no data-loader workers, the
+thread count is fixed, and PyTorch runs in deterministic mode.
+
+Everything in ``mlmodel.json`` is computed from the run (checksums, sample counts, held-out metrics) except
+constant descriptive fields. Metrics are measured on the exported ONNX model through ``DigitClassifier``,
+which is what the runtime serves, not on the PyTorch model it came from.
+
+PyTorch is an optional dependency: ``pip install -e '.[train]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import dataset
+from .inference import INPUT_NAME, OUTPUT_NAME, DigitClassifier
+from .preprocess import preprocess_array
+
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "MODEL_ID",
+    "TARGET_ACCURACY",
+    "TrainingReport",
+    "TrainingUnavailableError",
+    "build_mlmodel_entity",
+    "fit",
+    "main",
+    "preprocess_dataset",
+    "train",
+    "validate_mlmodel",
+]
+
+TARGET_ACCURACY = 0.98
+DEFAULT_EPOCHS = 12
+BATCH_SIZE = 64
+MAX_LEARNING_RATE = 3e-3
+WEIGHT_DECAY = 1e-4
+OPSET = 18
+
+# Augmentation: the runtime's preprocessing already centres and scales every digit, so only the residual
+# variation is simulated: a little rotation, scale and shift, and strokes a bit thinner or thicker (browser
+# canvas strokes are thinner than MNIST pen strokes).
+MAX_ROTATION_DEG = 12.0
+MAX_SCALE_DELTA = 0.1
+MAX_SHIFT_PX = 2.0
+STROKE_CHANGE_PROBABILITY = 0.15  # each of thinner and thicker
+
+MODEL_ID = "urn:ngsi-ld:MLModel:digits-cnn"
+MODEL_VERSION = "1.0.0"
+ONNX_FILENAME = "digits-cnn.onnx"
+MLMODEL_FILENAME = "mlmodel.json"
+REPORT_FILENAME = "training-report.json"
+# The runtime rewrites this to the address it serves the artifact from.
+PLACEHOLDER_MODEL_URL = f"http://127.0.0.1:5001/artifacts/{ONNX_FILENAME}"
+
+DATASET_NAME = "MNIST, 8,000-digit subset (reference_runtime/data/mnist-8k.npz), fixed training split"
+DATASET_URL = "https://yann.lecun.com/exdb/mnist/"
+DATASET_LICENSE = "CC-BY-SA-3.0"
+EVALUATION_SET = "MNIST 8k subset, fixed held-out split (never used for training), real preprocessing path"
+
+INSTALL_HINT = "pip install -e '.[train]'"
+
+
+class TrainingUnavailableError(RuntimeError):
+    """PyTorch (or the ONNX exporter) is not installed."""
+
+
+@dataclass
+class TrainingReport:
+    seed: int
+    epochs: int
+    batch_size: int
+    num_threads: int
+    train_samples: int
+    holdout_samples: int
+    accuracy: float
+    macro_f1: float
+    min_class_recall: float
+    per_class_accuracy: dict[str, float]
+    per_class_samples: dict[str, int]
+    confusion_matrix: list[list[int]]
+    epoch_losses: list[float]
+    torch_onnx_agreement: float
+    max_probability_difference: float
+    onnx_path: str
+    onnx_sha256: str
+    onnx_size_bytes: int
+    parameter_count: int
+    dataset_sha256: str
+    durations_seconds: dict[str, float]
+    versions: dict[str, str]
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+    except ImportError as err:
+        raise TrainingUnavailableError(f"training needs PyTorch, which is not installed: {INSTALL_HINT}") from err
+    return torch
+
+
+def default_out_dir() -> Path:
+    return Path(__file__).resolve().parent / "model"
+
+
+def build_model(torch: Any) -> Any:
+    """A small CNN (~60k parameters, ~0.25 MB): three conv blocks 28->14->7->3, then two dense layers."""
+    nn = torch.nn
+
+    def block(c_in: int, c_out: int) -> list[Any]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(
+        *block(1, 16),
+        *block(16, 32),
+        *block(32, 64),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(64 * 3 * 3, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+
+
+@contextlib.contextmanager
+def _deterministic(torch: Any, seed: int, num_threads: int) -> Iterator[None]:
+    """Seed and pin PyTorch for the duration of a run, then put the caller's global settings back."""
+    previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(num_threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(previous_threads)
+        torch.use_deterministic_algorithms(previous_deterministic)
+
+
+def _augment(torch: Any, batch: Any, generator: Any) -> Any:
+    functional = torch.nn.functional
+    n = batch.shape[0]
+
+    def uniform(*shape: int) -> Any:
+        return torch.rand(*shape, generator=generator) * 2.0 - 1.0
+
+    angle = uniform(n) * math.radians(MAX_ROTATION_DEG)
+    scale = 1.0 + uniform(n) * MAX_SCALE_DELTA
+    shift = uniform(n, 2) * (2.0 * MAX_SHIFT_PX / 28.0)  # affine_grid works in [-1, 1] coordinates
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], dim=1), torch.stack([sin, cos, shift[:, 1]], dim=1)], dim=1
+    )
+    grid = functional.affine_grid(theta, list(batch.shape), align_corners=False)
+    out = functional.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    # 2×2 min / max filters thin or thicken strokes by about one pixel.
+    padded = functional.pad(out, (0, 1, 0, 1))
+    thinner = -functional.max_pool2d(-padded, 2, stride=1)
+    thicker = functional.max_pool2d(padded, 2, stride=1)
+    draw = torch.rand(n, generator=generator).view(n, 1, 1, 1)
+    out = torch.where(draw < STROKE_CHANGE_PROBABILITY, thinner, out)
+    out = torch.where(draw > 1.0 - STROKE_CHANGE_PROBABILITY, thicker, out)
+    return out
+
+
+def preprocess_dataset(images: np.ndarray) -> np.ndarray:
+    """Run every raw MNIST digit through the runtime's own preprocessing: (N, 1, 28, 28) float32."""
+    return np.stack([preprocess_array(image) for image in images]).astype(np.float32)
+
+
+def fit(
+    tensors: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int = 0,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = BATCH_SIZE,
+    num_threads: int = 1,
+    augment: bool = True,
+) -> tuple[Any, list[float]]:
+    """Train a fresh CNN on preprocessed tensors (N, 1, 28, 28); returns (model in eval mode, loss per epoch)."""
+    torch = _import_torch()
+    if len(tensors) != len(labels) or len(labels) == 0:
+        raise ValueError("tensors and labels must be non-empty and of the same length")
+    with _deterministic(torch, seed, num_threads):
+        generator = torch.Generator().manual_seed(seed)
+        model = build_model(torch)
+        x_all = torch.from_numpy(np.ascontiguousarray(tensors, dtype=np.float32))
+        y_all = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        steps_per_epoch = math.ceil(len(y_all) / batch_size)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=MAX_LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=MAX_LEARNING_RATE, total_steps=epochs * steps_per_epoch
+        )
+        loss_fn = torch.nn.CrossEntropyLoss()
+        losses: list[float] = []
+        model.train()
+        for _ in range(epochs):
+            order = torch.randperm(len(y_all), generator=generator)
+            total = 0.0
+            for start in range(0, len(order), batch_size):
+                index = order[start : start + batch_size]
+                x = x_all[index]
+                if augment:
+                    x = _augment(torch, x, generator)
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x), y_all[index])
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                total += float(loss.detach()) * len(index)
+            losses.append(total / len(y_all))
+        model.eval()
+    return model, losses
+
+
+def _torch_probabilities(torch: Any, model: Any, tensors: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        logits = model(torch.from_numpy(np.ascontiguousarray(tensors, dtype=np.float32)))
+        return torch.softmax(logits, dim=1).numpy()
+
+
+def export_onnx(model: Any, path: Path) -> None:
+    """Write the model with a softmax head: input ``image`` (N, 1, 28, 28) float32 -> ``probabilities``
+    (N, 10). Written beside the target and renamed, so a reader never sees a half-written file."""
+    torch = _import_torch()
+    head = torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
+    example = torch.zeros(2, 1, 28, 28)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".digits-", suffix=".onnx", dir=path.parent)
+    os.close(fd)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # the exporter reports its progress on stdout
+            torch.onnx.export(
+                head,
+                (example,),
+                tmp_name,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=65536)},),
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+        os.chmod(tmp_name, 0o644)  # mkstemp creates it private; the artifact is meant to be served
+        os.replace(tmp_name, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+
+
+def _classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels.astype(np.int64), predicted.astype(np.int64)), 1)
+    support = confusion.sum(axis=1)
+    predicted_count = confusion.sum(axis=0)
+    hits = np.diag(confusion)
+    recall = np.divide(hits, support, out=np.zeros(10), where=support > 0)
+    precision = np.divide(hits, predicted_count, out=np.zeros(10), where=predicted_count > 0)
+    denominator = precision + recall
+    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros(10), where=denominator > 0)
+    present = support > 0
+    return {
+        "accuracy": int(hits.sum()) / int(confusion.sum()),
+        "macro_f1": float(f1[present].mean()),
+        "min_class_recall": float(recall[present].min()),
+        "per_class_accuracy": {str(d): float(recall[d]) for d in range(10)},
+        "per_class_samples": {str(d): int(support[d]) for d in range(10)},
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def build_mlmodel_entity(
+    *,
+    onnx_sha256: str,
+    accuracy: float,
+    macro_f1: float,
+    min_class_recall: float,
+    holdout_samples: int,
+    train_samples: int,
+    dataset_sha256: str,
+    parameter_count: int,
+    torch_version: str,
+) -> dict[str, Any]:
+    """The keyValues MLModel entity for one training run."""
+    framework_version = torch_version.split("+")[0]
+    return {
+        "id": MODEL_ID,
+        "type": "MLModel",
+        "name": "Handwritten digit recognition (CNN)",
+        "description": (
+            f"Small convolutional network ({parameter_count:,} parameters) that recognises one handwritten "
+            "digit 0-9. Input: the image normalised as MNIST (ink bright on dark, fitted into 20×20, centred by "
+            f"centre of mass in 28×28). Trained on {train_samples:,} MNIST digits; accuracy {accuracy:.1%} on "
+            f"{holdout_samples:,} held-out digits."
+        ),
+        "typeOfAlgorithm": "classification",
+        "algorithm": "CNN",
+        "mlFramework": f"PyTorch {framework_version}, exported to ONNX",
+        "version": f"{MODEL_VERSION}+{onnx_sha256[:8]}",
+        "modelFormat": "onnx",
+        "modelUrl": PLACEHOLDER_MODEL_URL,
+        "modelSha256": onnx_sha256,
+        "inputAttributes": ["imagePath"],
+        "outputAttributes": [
+            "predictedDigit",
+            "confidence",
+            "digitScores",
+            "refMLModel",
+            "modelVersion",
+            "datePredicted",
+        ],
+        "acceptableDataSources": ["HandwritingDigit"],
+        "outputDataTypes": ["integer", "number"],
+        "metrics": [
+            {
+                "metricName": "accuracy",
+                "metricValue": accuracy,
+                "evaluationSet": EVALUATION_SET,
+                "sampleCount": holdout_samples,
+            },
+            {
+                "metricName": "macroF1",
+                "metricValue": macro_f1,
+                "evaluationSet": EVALUATION_SET,
+                "sampleCount": holdout_samples,
+            },
+            {
+                "metricName": "minClassRecall",
+                "metricValue": min_class_recall,
+                "evaluationSet": EVALUATION_SET,
+                "sampleCount": holdout_samples,
+            },
+        ],
+        "trainingDataset": {
+            "datasetName": DATASET_NAME,
+            "datasetUrl": DATASET_URL,
+            "datasetLicense": DATASET_LICENSE,
+            "datasetSha256": dataset_sha256,
+            "sampleCount": train_samples,
+        },
+    }
+
+
+def validate_mlmodel(entity: dict[str, Any]) -> None:
+    """Raise ValueError listing every way ``entity`` breaks the bundled MLModel schema."""
+    from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry, Resource
+
+    from sdmtool import resources
+
+    def load(path: Path) -> Any:
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    common = Resource.from_contents(load(resources.common_schema_path()))
+    registry = Registry().with_resource(resources.COMMON_SCHEMA_URL, common)
+    validator = Draft202012Validator(
+        load(resources.schema_path("MLModel")), registry=registry, format_checker=FormatChecker()
+    )
+    errors = sorted(validator.iter_errors(entity), key=lambda e: list(e.absolute_path))
+    if errors:
+        details = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors)
+        raise ValueError(f"MLModel entity does not match its schema: {details}")
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _versions(torch: Any) -> dict[str, str]:
+    import onnx
+    import onnxruntime
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def train(
+    seed: int = 0,
+    epochs: int = DEFAULT_EPOCHS,
+    out_dir: str | Path | None = None,
+    *,
+    data_path: str | Path | None = None,
+    num_threads: int = 1,
+    train_limit: int | None = None,
+) -> TrainingReport:
+    """Train on the fixed training split, export ONNX, evaluate it on the held-out split, write the artifacts.
+
+    Writes ``digits-cnn.onnx``, ``mlmodel.json`` and ``training-report.json`` into ``out_dir`` (default: the
+    package's ``model/`` folder). ``train_limit`` trains on the first N training digits only (quick runs).
+    """
+    torch = _import_torch()
+    try:
+        import onnx
+    except ImportError as err:
+        raise TrainingUnavailableError(f"exporting needs the onnx package: {INSTALL_HINT}") from err
+
+    started = time.perf_counter()
+    source = Path(data_path) if data_path is not None else dataset.default_data_path()
+    dataset_sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
+    images, labels = dataset.load_mnist(source)
+    train_idx, holdout_idx = dataset.split_indices(len(labels))
+    if train_limit is not None:
+        train_idx = train_idx[:train_limit]
+    train_x = preprocess_dataset(images[train_idx])
+    holdout_x = preprocess_dataset(images[holdout_idx])
+    train_y, holdout_y = labels[train_idx], labels[holdout_idx]
+    prepared = time.perf_counter()
+
+    model, losses = fit(train_x, train_y, seed=seed, epochs=epochs, num_threads=num_threads)
+    trained = time.perf_counter()
+
+    out = Path(out_dir) if out_dir is not None else default_out_dir()
+    onnx_path = out / ONNX_FILENAME
+    export_onnx(model, onnx_path)
+    onnx.checker.check_model(str(onnx_path), full_check=True)
+    onnx_sha256 = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    exported = time.perf_counter()
+
+    # Published numbers come from the artifact as the runtime runs it.
+    classifier = DigitClassifier(onnx_path, onnx_sha256)
+    onnx_probs = classifier.probabilities(holdout_x)
+    predicted = np.array([p.digit for p in classifier.predict_batch(holdout_x)])
+    with _deterministic(torch, seed, num_threads):
+        torch_probs = _torch_probabilities(torch, model, holdout_x)
+    agreement = float((torch_probs.argmax(axis=1) == predicted).mean())
+    max_difference = float(np.abs(torch_probs - onnx_probs).max())
+    if agreement != 1.0:
+        raise RuntimeError(
+            f"ONNX Runtime disagrees with PyTorch on {1 - agreement:.2%} of the held-out digits "
+            f"(largest probability difference {max_difference:.2e}); the export is not faithful"
+        )
+    metrics = _classification_metrics(holdout_y, predicted)
+    parameter_count = sum(int(p.numel()) for p in model.parameters())
+
+    entity = build_mlmodel_entity(
+        onnx_sha256=onnx_sha256,
+        accuracy=metrics["accuracy"],
+        macro_f1=metrics["macro_f1"],
+        min_class_recall=metrics["min_class_recall"],
+        holdout_samples=len(holdout_y),
+        train_samples=len(train_y),
+        dataset_sha256=dataset_sha256,
+        parameter_count=parameter_count,
+        torch_version=torch.__version__,
+    )
+    validate_mlmodel(entity)
+    _write_json(out / MLMODEL_FILENAME, entity)
+    finished = time.perf_counter()
+
+    report = TrainingReport(
+        seed=seed,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        num_threads=num_threads,
+        train_samples=len(train_y),
+        holdout_samples=len(holdout_y),
+        accuracy=metrics["accuracy"],
+        macro_f1=metrics["macro_f1"],
+        min_class_recall=metrics["min_class_recall"],
+        per_class_accuracy=metrics["per_class_accuracy"],
+        per_class_samples=metrics["per_class_samples"],
+        confusion_matrix=metrics["confusion_matrix"],
+        epoch_losses=losses,
+        torch_onnx_agreement=agreement,
+        max_probability_difference=max_difference,
+        onnx_path=ONNX_FILENAME,
+        onnx_sha256=onnx_sha256,
+        onnx_size_bytes=onnx_path.stat().st_size,
+        parameter_count=parameter_count,
+        dataset_sha256=dataset_sha256,
+        durations_seconds={
+            "preprocess": round(prepared - started, 3),
+            "train": round(trained - prepared, 3),
+            "export": round(exported - trained, 3),
+            "evaluate": round(finished - exported, 3),
+            "total": round(finished - started, 3),
+        },
+        versions=_versions(torch),
+    )
+    _write_json(out / REPORT_FILENAME, report.to_dict())
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sdm-runtime train",
+        description="Train the reference digit CNN on the bundled MNIST subset and publish it as ONNX, "
+        "with its MLModel entity and a training report.",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"default: {DEFAULT_EPOCHS}")
+    parser.add_argument(
+        "--out-dir", type=Path, default=None, help="where to write the artifacts (default: reference_runtime/model)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads; results depend on it (default: 1)")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.threads < 1:
+        parser.error("--epochs and --threads must be at least 1")
+    try:
+        report = train(seed=args.seed, epochs=args.epochs, out_dir=args.out_dir, num_threads=args.threads)
+    except TrainingUnavailableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = args.out_dir if args.out_dir is not None else default_out_dir()
+    print(
+        f"held-out accuracy {report.accuracy:.2%} on {report.holdout_samples} digits "
+        f"(macro F1 {report.macro_f1:.4f}, lowest class recall {report.min_class_recall:.2%}); "
+        f"trained in {report.durations_seconds['train']:.0f} s; "
+        f"{report.onnx_size_bytes / 1024:.0f} KiB ONNX, sha256 {report.onnx_sha256}; written to {out}"
+    )
+    if report.accuracy < TARGET_ACCURACY:
+        print(f"error: accuracy is below the {TARGET_ACCURACY:.0%} target", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+"""Conversions between entity representations, driven by the schemas.
+
+keyValues is the pivot: every other form is produced from it or reduced to it. What an attribute becomes
+(Property, Relationship, GeoProperty, a DateTime-typed value) is read from the schema of the entity's type
+(:mod:`sdmtool.schemas`), never from a per-model table; unknown types fall back on conservative guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sdmtool import schemas
+
+NORMALIZED = "normalized"
+KEY_VALUES = "keyValues"
+NGSIV2_NORMALIZED = "ngsiv2"
+
+# Entity members that are not attributes: left untouched by every conversion. NGSI-LD system members
+# (createdAt, ...) ride along as they are.
+ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"})
+
+# NGSI-LD attribute kinds and the member that carries each one's value (ETSI GS CIM 009, 4.5).
+VALUE_MEMBER = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+    "JsonProperty": "json",
+    "VocabProperty": "vocab",
+    "VocabularyProperty": "vocab",  # 1.7 name of VocabProperty
+}
+ATTRIBUTE_KINDS = frozenset(VALUE_MEMBER)
+
+# In concise form (and in keyValues for a few kinds) the value member alone says what the attribute is.
+_CONCISE_KIND = {
+    "value": "Property",
+    "object": "Relationship",
+    "languageMap": "LanguageProperty",
+    "valueList": "ListProperty",
+    "objectList": "ListRelationship",
+    "json": "JsonProperty",
+    "vocab": "VocabProperty",
+}
+# keyValues keeps these kinds wrapped in their value member, since the bare value would be ambiguous.
+_KEY_VALUES_WRAPPED = frozenset({"LanguageProperty", "JsonProperty", "VocabProperty", "VocabularyProperty"})
+
+_GEOJSON_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
+)
+_REF_NAME = re.compile(r"^ref[A-Z0-9]")
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+
+PathPart = str | int
+
+
+# --- what the schema knows ---------------------------------------------------------------------------
+
+
+def _schema_facts(entity: Mapping[str, Any]) -> dict[str, schemas.Attribute]:
+    entity_type = entity.get("type")
+    if isinstance(entity_type, str) and entity_type in schemas.entity_types():
+        return schemas.attributes(entity_type)
+    return {}
+
+
+def _declared_members(facts: Mapping[str, schemas.Attribute], name: str) -> frozenset[str]:
+    attribute = facts.get(name)
+    return attribute.member_names if attribute else frozenset()
+
+
+def is_absolute_uri(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ABSOLUTE_URI.match(value))
+
+
+def is_geojson_geometry(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("type") in _GEOJSON_TYPES
+        and ("coordinates" in value or "geometries" in value)
+    )
+
+
+def _is_date_time_wrapper(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("@type") == "DateTime" and "@value" in value
+
+
+def _guess_kind(name: str, value: Any) -> str:
+    """Kind of an attribute the schema does not describe (unknown type or undeclared attribute)."""
+    if _REF_NAME.match(name) and (
+        is_absolute_uri(value)
+        or (isinstance(value, list) and value and all(is_absolute_uri(v) for v in value))
+    ):
+        return "Relationship"
+    if name == "location" or is_geojson_geometry(value):
+        return "GeoProperty"
+    return "Property"
+
+
+# --- the shape of one attribute as written -----------------------------------------------------------
+
+
+def is_instance(member: Any) -> bool:
+    """Normalized/concise attribute instance (an object typed with an NGSI-LD kind, or with a datasetId)."""
+    return isinstance(member, dict) and (member.get("type") in ATTRIBUTE_KINDS or "datasetId" in member)
+
+
+def is_multi_instance(member: Any) -> bool:
+    return isinstance(member, list) and bool(member) and all(is_instance(item) for item in member)
+
+
+def attribute_kind(member: Any, declared: frozenset[str] = frozenset()) -> str | None:
+    """The kind an attribute is written as (normalized or concise), or None when it is a keyValues value.
+
+    ``declared`` are the member names the schema declares for the attribute's own object value: an
+    object attribute that really has a ``value`` member is then read as keyValues, not as concise.
+    """
+    if not isinstance(member, dict):
+        return None
+    if member.get("type") in ATTRIBUTE_KINDS:
+        return member["type"]
+    if "type" in member:
+        # NGSI-LD: an object value with a `type` that is no kind is a keyValues value (e.g. GeoJSON).
+        return None
+    for value_member, kind in _CONCISE_KIND.items():
+        if value_member in member and value_member not in declared:
+            if kind in _KEY_VALUES_WRAPPED and len(member) == 1:
+                # `{"languageMap": {...}}` alone is already the keyValues form of a LanguageProperty.
+                return None
+            return kind
+    if _is_date_time_wrapper(member):
+        return "DateTime"
+    return None
+
+
+def _instance_key_value(member: Any, declared: frozenset[str]) -> Any:
+    kind = attribute_kind(member, declared)
+    if kind is None:
+        return member
+    if kind == "DateTime":
+        return member["@value"]
+    value_member = VALUE_MEMBER[kind]
+    if value_member not in member:
+        # Malformed (a Property without value...): leave it for the validator to report.
+        return member
+    value = member[value_member]
+    if kind in _KEY_VALUES_WRAPPED:
+        return {value_member: value}
+    if kind == "ListRelationship" and isinstance(value, list):
+        return [item.get("object", item) if isinstance(item, dict) else item for item in value]
+    if _is_date_time_wrapper(value):
+        return value["@value"]
+    return value
+
+
+def _attribute_key_value(member: Any, declared: frozenset[str]) -> Any:
+    if is_multi_instance(member):
+        # keyValues of a multi-attribute: {"dataset": {"@none": default, "<datasetId>": value, ...}}.
+        dataset: dict[str, Any] = {}
+        for item in member:
+            dataset[str(item.get("datasetId", "@none"))] = _instance_key_value(item, declared)
+        return {"dataset": dataset}
+    return _instance_key_value(member, declared)
+
+
+def original_path(entity: Mapping[str, Any], path: Sequence[PathPart]) -> list[PathPart]:
+    """Map a path in ``to_key_values(entity)`` back to the path of the same value in ``entity``.
+
+    This is how a schema error found on the keyValues reduction points at ``/attr/value/...`` or
+    ``/attr/object`` in the document the user wrote.
+    """
+    path = list(path)
+    if not path or not isinstance(path[0], str) or path[0] in ENTITY_MEMBERS:
+        return path
+    name, rest = path[0], path[1:]
+    if name not in entity:
+        return path
+    member = entity[name]
+    declared = _declared_members(_schema_facts(entity), name)
+    if is_multi_instance(member):
+        if len(rest) >= 2 and rest[0] == "dataset":
+            for index, item in enumerate(member):
+                if str(item.get("datasetId", "@none")) == rest[1]:
+                    return [name, index, *_instance_path(item, rest[2:], declared)]
+        return path
+    return [name, *_instance_path(member, rest, declared)]
+
+
+def _instance_path(member: Any, rest: list[PathPart], declared: frozenset[str]) -> list[PathPart]:
+    kind = attribute_kind(member, declared)
+    if kind is None:
+        return rest
+    if kind == "DateTime":
+        return ["@value", *rest]
+    value_member = VALUE_MEMBER[kind]
+    if value_member not in member:
+        return rest
+    if kind in _KEY_VALUES_WRAPPED:
+        return rest  # the keyValues form keeps the value member: same path
+    if kind == "ListRelationship" and rest and isinstance(rest[0], int):
+        item = member[value_member][rest[0]] if rest[0] < len(member[value_member]) else None
+        if isinstance(item, dict) and "object" in item:
+            return [value_member, rest[0], "object", *rest[1:]]
+    if not rest and _is_date_time_wrapper(member[value_member]):
+        return [value_member, "@value"]
+    return [value_member, *rest]
+
+
+# --- public conversions ------------------------------------------------------------------------------
+
+
+def to_key_values(entity: dict[str, Any]) -> dict[str, Any]:
+    """NGSI-LD normalized or concise (or already keyValues) -> keyValues.
+
+    Property/GeoProperty -> value (DateTime objects unwrapped to their string), Relationship -> object,
+    LanguageProperty -> ``{"languageMap": ...}`` kept as is, multi-instance -> ``{"dataset": {...}}``.
+    Sub-attributes and metadata (observedAt, unitCode, ...) are dropped: keyValues cannot carry them.
+    Members already in keyValues form stay as they are.
+    """
+    facts = _schema_facts(entity)
+    result: dict[str, Any] = {}
+    for name, member in entity.items():
+        if name in ENTITY_MEMBERS:
+            result[name] = member
+        else:
+            result[name] = _attribute_key_value(member, _declared_members(facts, name))
+    return result
+
+
+def _wrap(kind: str, value: Any, *, date_time: bool) -> dict[str, Any]:
+    if kind == "Relationship":
+        return {"type": "Relationship", "object": value}
+    if kind == "GeoProperty":
+        return {"type": "GeoProperty", "value": value}
+    if isinstance(value, dict) and len(value) == 1 and "languageMap" in value:
+        return {"type": "LanguageProperty", "languageMap": value["languageMap"]}
+    if date_time and isinstance(value, str):
+        return {"type": "Property", "value": {"@type": "DateTime", "@value": value}}
+    return {"type": "Property", "value": value}
+
+
+def to_normalized(entity: dict[str, Any], *, context: str | list[Any] | None = None) -> dict[str, Any]:
+    """keyValues -> NGSI-LD normalized, the kind of each attribute taken from the schema of its type.
+
+    ``context`` becomes the ``@context`` member (placed last); without it an existing ``@context`` is kept.
+    """
+    facts = _schema_facts(entity)
+    result: dict[str, Any] = {}
+    existing_context = entity.get("@context")
+    for name, value in entity.items():
+        if name == "@context":
+            continue
+        if name in ENTITY_MEMBERS:
+            result[name] = value
+            continue
+        attribute = facts.get(name)
+        kind = attribute.kind if attribute else _guess_kind(name, value)
+        date_time = bool(attribute and attribute.date_time)
+        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("dataset"), dict):
+            instances = []
+            for dataset_id, item in value["dataset"].items():
+                instance = _wrap(kind, item, date_time=date_time)
+                if dataset_id != "@none":
+                    instance["datasetId"] = dataset_id
+                instances.append(instance)
+            result[name] = instances
+        else:
+            result[name] = _wrap(kind, value, date_time=date_time)
+    if context is not None:
+        result["@context"] = context
+    elif existing_context is not None:
+        result["@context"] = existing_context
+    return result
+
+
+def _ngsiv2_type(value: Any, attribute: schemas.Attribute | None, name: str) -> str:
+    kind = attribute.kind if attribute else _guess_kind(name, value)
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int | float):
+        return "Number"
+    if isinstance(value, str):
+        if attribute and attribute.date_time:
+            return "DateTime"
+        # NGSI-v2 has no Relationship type; SDM reviewers ask for URI for references (and URLs).
+        if kind == "Relationship" or (attribute and attribute.uri):
+            return "URI"
+        return "Text"
+    if kind == "GeoProperty" or is_geojson_geometry(value):
+        return "geo:json"
+    return "StructuredValue"
+
+
+def to_ngsiv2_normalized(entity: dict[str, Any]) -> dict[str, Any]:
+    """keyValues (or NGSI-LD) -> NGSI-v2 normalized: ``{"type": <v2 type>, "value": v}`` per attribute."""
+    key_values = to_key_values(entity)
+    facts = _schema_facts(key_values)
+    result: dict[str, Any] = {}
+    for name, value in key_values.items():
+        if name == "@context":
+            continue  # NGSI-v2 has no JSON-LD
+        if name in ENTITY_MEMBERS:
+            result[name] = value
+            continue
+        result[name] = {"type": _ngsiv2_type(value, facts.get(name), name), "value": value}
+    return result
+
+
+_NGSIV2_MEMBERS = frozenset({"type", "value", "metadata"})
+
+
+def is_ngsiv2_attribute(member: Any) -> bool:
+    """``{"type": "Text", "value": ...[, "metadata": {...}]}`` with a type that is no NGSI-LD kind."""
+    return (
+        isinstance(member, dict)
+        and "value" in member
+        and isinstance(member.get("type"), str)
+        and member["type"] not in ATTRIBUTE_KINDS
+        and set(member) <= _NGSIV2_MEMBERS
+    )
+
+
+def from_ngsiv2_normalized(entity: dict[str, Any]) -> dict[str, Any]:
+    """NGSI-v2 normalized -> keyValues: each attribute's ``value`` (metadata dropped)."""
+    return {
+        name: member["value"] if name not in ENTITY_MEMBERS and is_ngsiv2_attribute(member) else member
+        for name, member in entity.items()
+    }
+
+
+# --- form detection: an ordered list of recognisers, first match wins --------------------------------
+
+
+def _looks_normalized(entity: Mapping[str, Any]) -> bool:
+    attributes = [member for name, member in entity.items() if name not in ENTITY_MEMBERS]
+    return any(is_instance(member) or is_multi_instance(member) for member in attributes)
+
+
+def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
+    # Every attribute must look NGSI-v2: one keyValues object attribute with type+value is not enough.
+    attributes = [member for name, member in entity.items() if name not in ENTITY_MEMBERS]
+    return bool(attributes) and "@context" not in entity and all(map(is_ngsiv2_attribute, attributes))
+
+
+# Later forms (concise, GeoJSON...) slot in here, before the keyValues catch-all.
+FORM_DETECTORS: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = [
+    (NORMALIZED, _looks_normalized),
+    (NGSIV2_NORMALIZED, _looks_ngsiv2),
+    (KEY_VALUES, lambda entity: True),
+]
+FORMS = (NORMALIZED, KEY_VALUES, NGSIV2_NORMALIZED)
+
+
+def detect_form(entity: Mapping[str, Any]) -> str:
+    """ "normalized" when some attribute is written as an NGSI-LD attribute object, else "keyValues"."""
+    for form, recognises in FORM_DETECTORS:
+        if recognises(entity):
+            return form
+    return KEY_VALUES

@@ -1,0 +1,954 @@
+"""The NGSI-LD query language ``q`` (ETSI GS CIM 009, clause 4.9): parser, AST and evaluator.
+
+The parser is a hand-written recursive descent over characters rather than a tokenizer plus grammar,
+because the lexical rules depend on the position: after ``==`` an unquoted ``urn:a:b`` is one URI, after
+``~=`` the rest of the term is a regular expression, and ``10..20`` must not be read as the number ``10.``
+followed by ``.20``.
+
+Nothing here knows about storage or about JSON-LD. Evaluation asks a *resolver* for the values an attribute
+path designates in one entity; :func:`normalized_resolver` and :func:`key_values_resolver` build resolvers
+for entities held as plain dicts, and a broker can pass an ``expand`` callable so that the short names of
+the query are compared with the expanded IRIs it stores.
+
+Deliberate extensions to the printed grammar (none changes the meaning of a spec-conformant query; the
+nesting one is needed by the spec's own examples):
+
+* parentheses nest recursively (the spec's own example ``((speed>50|rpm>3000);brandName=="Mercedes")``
+  needs it);
+* a value list may contain unquoted URIs (``ref==urn:a,urn:b``);
+* the regular expression after ``~=``/``!~=`` may be written as a JSON string; unquoted, it ends at the first
+  ``;``, ``|`` or ``)`` that is not inside parentheses or a bracket expression of the regex itself.
+
+Not accepted, because no grammar rule allows it: white space outside quoted strings, unquoted plain strings,
+negated existence ``!attr`` (an Orion-LD extension).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+__all__ = [
+    "And",
+    "AttrPath",
+    "Comparison",
+    "Existence",
+    "Literal",
+    "Node",
+    "Or",
+    "Query",
+    "QuerySyntaxError",
+    "Range",
+    "Regex",
+    "Resolver",
+    "ValueList",
+    "key_values_resolver",
+    "normalized_resolver",
+    "parse_query",
+]
+
+# Nesting is bounded so that hostile input ends in a QuerySyntaxError instead of a RecursionError.
+MAX_DEPTH = 64
+
+
+class QuerySyntaxError(ValueError):
+    """``q`` does not follow the grammar; ``position`` is the 0-based index of the offending character."""
+
+    def __init__(self, message: str, position: int, text: str = "") -> None:
+        super().__init__(f"{message} at position {position}")
+        self.message = message
+        self.position = position
+        self.text = text
+
+    def caret(self) -> str:
+        """The query on one line and a ``^`` under the offending character on the next."""
+        return f"{self.text}\n{' ' * self.position}^"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# AST
+
+
+@dataclass(frozen=True)
+class AttrPath:
+    """``names[0]`` is the attribute, ``names[1:]`` sub-attributes (``speed.observedAt``), ``compound`` the
+    members inside the value (``address[city]``); ``linked`` continues in the entity that the relationship
+    ``names[0]`` points at (``a{b}``), and ``entity_types`` restricts which entities that may be."""
+
+    names: tuple[str, ...]
+    compound: tuple[str, ...] = ()
+    linked: AttrPath | None = None
+    entity_types: tuple[str, ...] = ()
+
+    @property
+    def attribute(self) -> str:
+        return self.names[0]
+
+    def __str__(self) -> str:
+        prefix = ",".join(self.entity_types) + ":" if self.entity_types else ""
+        if self.linked is not None:
+            return f"{prefix}{self.names[0]}{{{self.linked}}}"
+        text = prefix + ".".join(self.names)
+        if self.compound:
+            text += "[" + ".".join(self.compound) + "]"
+        return text
+
+
+@dataclass(frozen=True)
+class Literal:
+    """One value of the query. ``kind`` is one of number, string, boolean, uri, datetime, date, time;
+    ``raw`` is the text as written, kept so that the query prints back unchanged."""
+
+    kind: str
+    value: Any
+    raw: str
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+@dataclass(frozen=True)
+class Range:
+    low: Literal
+    high: Literal
+
+    def __str__(self) -> str:
+        return f"{self.low}..{self.high}"
+
+
+@dataclass(frozen=True)
+class ValueList:
+    items: tuple[Literal, ...]
+
+    def __str__(self) -> str:
+        return ",".join(str(item) for item in self.items)
+
+
+@dataclass(frozen=True)
+class Regex:
+    pattern: str
+    raw: str
+    compiled: re.Pattern[str] = field(compare=False, hash=False, repr=False)
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+Value = Literal | Range | ValueList | Regex
+
+# A resolver returns every value the path designates in one entity: one per instance of a multi-instance
+# attribute, the ``object`` URI for a relationship; an empty sequence means the attribute does not exist.
+Resolver = Callable[[AttrPath], Sequence[Any]]
+
+
+class Node:
+    """Base of the AST nodes."""
+
+    def evaluate(self, resolve: Resolver) -> bool:
+        raise NotImplementedError
+
+    def paths(self) -> Iterable[AttrPath]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Existence(Node):
+    """A bare attribute: true when the entity has it."""
+
+    path: AttrPath
+
+    def evaluate(self, resolve: Resolver) -> bool:
+        return len(resolve(self.path)) > 0
+
+    def paths(self) -> Iterable[AttrPath]:
+        yield self.path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class Comparison(Node):
+    path: AttrPath
+    op: str
+    value: Value
+
+    def evaluate(self, resolve: Resolver) -> bool:
+        found = resolve(self.path)
+        if not found:
+            # Every operator, != and !~= included, requires the attribute to exist.
+            return False
+        candidates = list(_flatten(found))
+        if self.op == "==":
+            return any(_equals(c, self.value) for c in candidates)
+        if self.op == "!=":
+            return not any(_equals(c, self.value) for c in candidates)
+        if self.op in ("~=", "!~="):
+            assert isinstance(self.value, Regex)
+            strings = [c for c in candidates if isinstance(c, str)]
+            if not strings:
+                return False
+            matched = any(self.value.compiled.search(s) is not None for s in strings)
+            return matched if self.op == "~=" else not matched
+        assert isinstance(self.value, Literal)
+        return any(_ordered(c, self.op, self.value) for c in candidates)
+
+    def paths(self) -> Iterable[AttrPath]:
+        yield self.path
+
+    def __str__(self) -> str:
+        return f"{self.path}{self.op}{self.value}"
+
+
+@dataclass(frozen=True)
+class And(Node):
+    operands: tuple[Node, ...]
+
+    def evaluate(self, resolve: Resolver) -> bool:
+        return all(o.evaluate(resolve) for o in self.operands)
+
+    def paths(self) -> Iterable[AttrPath]:
+        for o in self.operands:
+            yield from o.paths()
+
+    def __str__(self) -> str:
+        # An Or inside an And needs its parentheses back; everything else binds at least as tightly.
+        return ";".join(f"({o})" if isinstance(o, Or) else str(o) for o in self.operands)
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    operands: tuple[Node, ...]
+
+    def evaluate(self, resolve: Resolver) -> bool:
+        return any(o.evaluate(resolve) for o in self.operands)
+
+    def paths(self) -> Iterable[AttrPath]:
+        for o in self.operands:
+            yield from o.paths()
+
+    def __str__(self) -> str:
+        return "|".join(str(o) for o in self.operands)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed ``q``: ``text`` as given, ``root`` the expression tree."""
+
+    text: str
+    root: Node
+
+    def evaluate(self, resolve: Resolver | Mapping[str, Any]) -> bool:
+        """True if the entity matches. ``resolve`` is a :data:`Resolver`, or a keyValues-like mapping
+        (attribute name -> value, relationships as their object URI)."""
+        if isinstance(resolve, Mapping):
+            resolve = key_values_resolver(resolve)
+        return self.root.evaluate(resolve)
+
+    def paths(self) -> list[AttrPath]:
+        return list(self.root.paths())
+
+    def attribute_names(self) -> frozenset[str]:
+        """The attributes the query reads in the entity itself (not in linked entities)."""
+        return frozenset(p.attribute for p in self.root.paths())
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parser
+
+_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
+_URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+# Characters that end a value: the logical operators, a closing parenthesis, a list separator.
+_TERMINATORS = frozenset(";|),")
+_OPERATORS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
+_COMPARABLE_KINDS = frozenset({"number", "string", "datetime", "date", "time"})
+
+
+def _is_name_start(ch: str) -> bool:
+    return ch.isalpha()
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalpha() or ch.isdigit() or ch == "_"
+
+
+def _describe(ch: str) -> str:
+    if ch.isspace():
+        return "white space (not allowed outside quoted strings)"
+    return repr(ch)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    # -- helpers
+
+    def error(self, message: str, position: int | None = None) -> QuerySyntaxError:
+        return QuerySyntaxError(message, self.pos if position is None else position, self.text)
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.text)
+
+    def unexpected(self, expected: str) -> QuerySyntaxError:
+        if self.at_end():
+            return self.error(f"unexpected end of query, expected {expected}")
+        return self.error(f"unexpected {_describe(self.peek())}, expected {expected}")
+
+    def expect(self, ch: str, expected: str) -> None:
+        if self.peek() != ch:
+            raise self.unexpected(expected)
+        self.pos += 1
+
+    # -- Query = term-or-group *(LogicalOp term-or-group); ';' binds tighter than '|'
+
+    def parse(self) -> Node:
+        if not self.text:
+            raise self.error("empty query")
+        node = self.parse_or(0)
+        if not self.at_end():
+            if self.peek() == ")":
+                raise self.error("unbalanced ')'")
+            raise self.unexpected("';', '|' or the end of the query")
+        return node
+
+    def parse_or(self, depth: int) -> Node:
+        operands = [self.parse_and(depth)]
+        while self.peek() == "|":
+            self.pos += 1
+            operands.append(self.parse_and(depth))
+        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+
+    def parse_and(self, depth: int) -> Node:
+        operands = [self.parse_primary(depth)]
+        while self.peek() == ";":
+            self.pos += 1
+            operands.append(self.parse_primary(depth))
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
+
+    def parse_primary(self, depth: int) -> Node:
+        if self.peek() == "(":
+            if depth >= MAX_DEPTH:
+                raise self.error(f"parentheses nested deeper than {MAX_DEPTH}")
+            opened = self.pos
+            self.pos += 1
+            node = self.parse_or(depth + 1)
+            if self.peek() != ")":
+                if self.at_end():
+                    raise self.error("'(' is never closed", opened)
+                raise self.unexpected("';', '|' or ')'")
+            self.pos += 1
+            return node
+        return self.parse_term()
+
+    # -- QueryTerm
+
+    def parse_term(self) -> Node:
+        if self.peek() == "!":
+            raise self.error("negated existence '!attr' is an Orion-LD extension, not NGSI-LD q")
+        path = self.parse_attribute(0)
+        if self.at_end() or self.peek() in ";|)":
+            return Existence(path)
+        op_pos = self.pos
+        op = self.parse_operator()
+        if op in ("~=", "!~="):
+            return Comparison(path, op, self.parse_regex())
+        if op in ("==", "!="):
+            return Comparison(path, op, self.parse_equality_value())
+        value = self.parse_value(allow_uri=False)
+        if value.kind not in _COMPARABLE_KINDS:
+            raise self.error(
+                f"'{op}' compares numbers, strings, dates and times, not a {value.kind}", op_pos + len(op)
+            )
+        self.expect_end_of_term()
+        return Comparison(path, op, value)
+
+    def parse_operator(self) -> str:
+        for op in _OPERATORS:
+            if self.text.startswith(op, self.pos):
+                self.pos += len(op)
+                return op
+        if self.peek() == "=":
+            raise self.error("'=' is not an operator, use '=='")
+        raise self.unexpected("an operator (==, !=, >, >=, <, <=, ~=, !~=), ';', '|' or ')'")
+
+    def expect_end_of_term(self) -> None:
+        if not self.at_end() and self.peek() not in ";|)":
+            raise self.unexpected("';', '|', ')' or the end of the query after the value")
+
+    # -- Attribute = AttrName "{" LinkedEntityPath "}" / ValuePath
+
+    def parse_name(self, what: str = "an attribute name") -> str:
+        start = self.pos
+        if not _is_name_start(self.peek()):
+            raise self.unexpected(what)
+        self.pos += 1
+        while _is_name_char(self.peek()):
+            self.pos += 1
+        return self.text[start : self.pos]
+
+    def parse_attribute(self, depth: int, entity_types: tuple[str, ...] = ()) -> AttrPath:
+        if depth >= MAX_DEPTH:
+            raise self.error(f"linked entity paths nested deeper than {MAX_DEPTH}")
+        first = self.parse_name()
+        if self.peek() == "{":
+            self.pos += 1
+            linked = self.parse_linked_path(depth + 1)
+            self.expect("}", "'}'")
+            return AttrPath((first,), linked=linked, entity_types=entity_types)
+        names = [first]
+        while self.peek() == "." and not self.text.startswith("..", self.pos):
+            self.pos += 1
+            names.append(self.parse_name("a sub-attribute name after '.'"))
+        compound: list[str] = []
+        if self.peek() == "[":
+            self.pos += 1
+            compound.append(self.parse_name("a member name after '['"))
+            while self.peek() == ".":
+                self.pos += 1
+                compound.append(self.parse_name("a member name after '.'"))
+            self.expect("]", "'.' or ']'")
+        return AttrPath(tuple(names), tuple(compound), entity_types=entity_types)
+
+    def parse_linked_path(self, depth: int) -> AttrPath:
+        # Optional "Type1,Type2:" prefix: a name followed by ',' or ':' can only be an entity type.
+        save = self.pos
+        first = self.parse_name()
+        if self.peek() in (",", ":"):
+            types = [first]
+            while self.peek() == ",":
+                self.pos += 1
+                types.append(self.parse_name("an entity type after ','"))
+            self.expect(":", "':' after the entity types")
+            attr_start = self.pos
+            path = self.parse_attribute(depth, tuple(types))
+            if path.linked is None:
+                raise self.error(
+                    "an entity type prefix must be followed by a relationship and '{'", attr_start
+                )
+            return path
+        self.pos = save
+        return self.parse_attribute(depth)
+
+    # -- values
+
+    def parse_equality_value(self) -> Literal | Range | ValueList:
+        first_pos = self.pos
+        first = self.parse_value(allow_uri=True)
+        if self.text.startswith("..", self.pos):
+            dots = self.pos
+            self.pos += 2
+            second_pos = self.pos
+            second = self.parse_value(allow_uri=False)
+            for bound, where in ((first, first_pos), (second, second_pos)):
+                if bound.kind not in _COMPARABLE_KINDS:
+                    raise self.error(
+                        f"a range needs numbers, strings, dates or times, not a {bound.kind}", where
+                    )
+            if first.kind != second.kind:
+                raise self.error(f"range bounds differ in type ({first.kind} .. {second.kind})", dots)
+            self.expect_end_of_term()
+            return Range(first, second)
+        if self.peek() == ",":
+            items = [first]
+            while self.peek() == ",":
+                self.pos += 1
+                items.append(self.parse_value(allow_uri=True))
+            self.expect_end_of_term()
+            return ValueList(tuple(items))
+        if not self.at_end() and self.peek() not in ";|)":
+            raise self.unexpected("',', '..', ';', '|', ')' or the end of the query after the value")
+        return first
+
+    def parse_value(self, *, allow_uri: bool) -> Literal:
+        ch = self.peek()
+        start = self.pos
+        if ch == "":
+            raise self.unexpected("a value")
+        if ch == '"':
+            raw, decoded = self.parse_quoted()
+            return Literal("string", decoded, raw)
+        if ch.isdigit() or ch == "-":
+            return self.parse_number_or_temporal()
+        if ch.isalpha():
+            word_end = start
+            while word_end < len(self.text) and self.text[word_end].isalnum():
+                word_end += 1
+            word = self.text[start:word_end]
+            following = self.text[word_end : word_end + 1]
+            if word in ("true", "false") and (
+                following == "" or following in _TERMINATORS or following == "."
+            ):
+                self.pos = word_end
+                return Literal("boolean", word == "true", word)
+            if allow_uri and _URI_SCHEME_RE.match(self.text, start):
+                return self.parse_uri()
+            if allow_uri:
+                raise self.error("unquoted string value; write strings in double quotes")
+            raise self.error(
+                "unquoted string value; write strings in double quotes (URIs are allowed only "
+                "after == and !=)"
+            )
+        raise self.unexpected('a value (number, "string", true, false, date, time or URI)')
+
+    def parse_quoted(self) -> tuple[str, str]:
+        start = self.pos
+        i = start + 1
+        text = self.text
+        while i < len(text):
+            c = text[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"':
+                raw = text[start : i + 1]
+                try:
+                    decoded = json.loads(raw)
+                except ValueError as exc:
+                    raise self.error(f"invalid quoted string ({exc.args[0].split(':')[0]})", start) from None
+                self.pos = i + 1
+                return raw, decoded
+            if ord(c) < 0x20:
+                raise self.error("control character inside a quoted string", i)
+            i += 1
+        raise self.error("quoted string is never closed", start)
+
+    def parse_number_or_temporal(self) -> Literal:
+        start = self.pos
+        text = self.text
+        for regex, kind in ((_DATETIME_RE, "datetime"), (_TIME_RE, "time")):
+            m = regex.match(text, start)
+            if m:
+                raw = m.group()
+                self.pos = m.end()
+                try:
+                    value: Any = _parse_datetime(raw) if kind == "datetime" else _parse_time(raw)
+                except ValueError:
+                    raise self.error(f"invalid {kind} {raw!r}", start) from None
+                return Literal(kind, value, raw)
+        m = _DATE_RE.match(text, start)
+        if m:
+            raw = m.group()
+            self.pos = m.end()
+            try:
+                return Literal("date", date.fromisoformat(raw), raw)
+            except ValueError:
+                raise self.error(f"invalid date {raw!r}", start) from None
+        m = _NUMBER_RE.match(text, start)
+        if not m:
+            raise self.error("'-' must be followed by a digit")
+        raw = m.group()
+        self.pos = m.end()
+        number: int | float
+        if re.fullmatch(r"-?[0-9]+", raw):
+            try:
+                number = int(raw)
+            except ValueError:  # more digits than int() accepts by default
+                number = float(raw)
+        else:
+            number = float(raw)
+        return Literal("number", number, raw)
+
+    def parse_uri(self) -> Literal:
+        start = self.pos
+        text = self.text
+        i = start
+        while i < len(text) and text[i] not in _TERMINATORS:
+            if text[i].isspace() or text[i] in '"<>\\^`{}':
+                raise self.error(f"{_describe(text[i])} is not allowed in an unquoted URI", i)
+            i += 1
+        raw = text[start:i]
+        scheme_end = raw.index(":")
+        if scheme_end == len(raw) - 1:
+            raise self.error("URI has nothing after its scheme", i)
+        self.pos = i
+        return Literal("uri", raw, raw)
+
+    def parse_regex(self) -> Regex:
+        start = self.pos
+        if self.peek() == '"':
+            raw, pattern = self.parse_quoted()
+        else:
+            pattern = self.scan_unquoted_regex()
+            raw = pattern
+            if not pattern:
+                raise self.unexpected("a regular expression")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            # re reports where in the pattern it failed; for an unquoted pattern that maps onto the query.
+            where = start + (exc.pos or 0) if raw == pattern else start
+            raise self.error(f"invalid regular expression ({exc.msg})", min(where, len(self.text))) from None
+        except (OverflowError, RecursionError, ValueError) as exc:
+            raise self.error(f"invalid regular expression ({exc})", start) from None
+        self.expect_end_of_term()
+        return Regex(pattern, raw, compiled)
+
+    def scan_unquoted_regex(self) -> str:
+        # Parentheses and bracket expressions of the regex itself may contain ';', '|' and ')'.
+        text = self.text
+        start = i = self.pos
+        depth = 0
+        while i < len(text):
+            c = text[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == "[":
+                close = _bracket_end(text, i)
+                if close < 0:
+                    raise self.error("'[' in the regular expression is never closed", i)
+                i = close + 1
+                continue
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif c in ";|" and depth == 0:
+                break
+            i += 1
+        i = min(i, len(text))
+        self.pos = i
+        return text[start:i]
+
+
+def _bracket_end(text: str, start: int) -> int:
+    """Index of the ']' closing the bracket expression opened at ``start`` (POSIX: a leading ']' or '^]'
+    is literal), or -1."""
+    i = start + 1
+    if i < len(text) and text[i] == "^":
+        i += 1
+    if i < len(text) and text[i] == "]":
+        i += 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "]":
+            return i
+        i += 1
+    return -1
+
+
+def parse_query(text: str) -> Query:
+    """Parse ``q``; raise :class:`QuerySyntaxError` with the position of the first offending character."""
+    if not isinstance(text, str):
+        raise TypeError(f"q must be a string, not {type(text).__name__}")
+    return Query(text, _Parser(text).parse())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation helpers
+
+
+def _parse_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace(",", "."))
+    # NGSI-LD date-times are UTC; a value without an offset is read as UTC so that comparisons never mix
+    # naive and aware datetimes (which would raise TypeError).
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _parse_time(text: str) -> time:
+    value = time.fromisoformat(text.replace(",", "."))
+    if value.tzinfo is not None:
+        offset = value.utcoffset()
+        anchored = datetime.combine(date(2000, 1, 1), value.replace(tzinfo=None))
+        if offset is not None:
+            anchored -= offset
+        value = anchored.time()
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass in Python, but true is not 1 in JSON.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _coerce(candidate: Any, kind: str) -> Any:
+    """The candidate as a value comparable with a literal of ``kind``, or None when the types differ."""
+    if kind == "number":
+        return (
+            candidate
+            if _is_number(candidate) and not (isinstance(candidate, float) and math.isnan(candidate))
+            else None
+        )
+    if kind in ("string", "uri"):
+        return candidate if isinstance(candidate, str) else None
+    if kind == "boolean":
+        return candidate if isinstance(candidate, bool) else None
+    if not isinstance(candidate, str | datetime | date | time):
+        return None
+    try:
+        if kind == "datetime":
+            if isinstance(candidate, datetime):
+                return candidate if candidate.tzinfo else candidate.replace(tzinfo=UTC)
+            if isinstance(candidate, str) and "T" in candidate:
+                return _parse_datetime(candidate)
+            return None
+        if kind == "date":
+            if isinstance(candidate, datetime):
+                return candidate.date()
+            if isinstance(candidate, date):
+                return candidate
+            if isinstance(candidate, str):
+                if "T" in candidate:
+                    return _parse_datetime(candidate).date()
+                return date.fromisoformat(candidate)
+            return None
+        if kind == "time":
+            if isinstance(candidate, time):
+                return candidate
+            if isinstance(candidate, str) and "T" not in candidate and ":" in candidate:
+                return _parse_time(candidate)
+            return None
+    except ValueError:
+        return None
+    return None
+
+
+def _literal_equals(candidate: Any, literal: Literal) -> bool:
+    if literal.kind in ("string", "uri", "boolean", "number"):
+        coerced = _coerce(candidate, literal.kind)
+        return coerced is not None and coerced == literal.value
+    coerced = _coerce(candidate, literal.kind)
+    if coerced is not None:
+        return bool(coerced == literal.value)
+    # A date-time stored as text equals the same text written in quotes; keep that symmetric here.
+    return isinstance(candidate, str) and candidate == literal.raw
+
+
+def _equals(candidate: Any, value: Value) -> bool:
+    if isinstance(value, Literal):
+        return _literal_equals(candidate, value)
+    if isinstance(value, ValueList):
+        return any(_literal_equals(candidate, item) for item in value.items)
+    if isinstance(value, Range):
+        return _ordered(candidate, ">=", value.low) and _ordered(candidate, "<=", value.high)
+    return False
+
+
+def _ordered(candidate: Any, op: str, literal: Literal) -> bool:
+    coerced = _coerce(candidate, literal.kind)
+    if coerced is None:
+        return False
+    try:
+        if op == ">":
+            return bool(coerced > literal.value)
+        if op == ">=":
+            return bool(coerced >= literal.value)
+        if op == "<":
+            return bool(coerced < literal.value)
+        if op == "<=":
+            return bool(coerced <= literal.value)
+    except TypeError:
+        return False
+    return False
+
+
+def _flatten(values: Iterable[Any]) -> Iterable[Any]:
+    """Array values compare element by element (== on an array tests membership)."""
+    for v in values:
+        if isinstance(v, list):
+            yield from v
+        else:
+            yield v
+
+
+def _unwrap(value: Any) -> Any:
+    """``{"@type": "DateTime", "@value": "…"}`` compares as its ``@value``."""
+    if isinstance(value, Mapping) and "@value" in value:
+        return value["@value"]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resolvers for entities held as dicts
+
+# Attribute members that are not sub-attributes: ``speed.observedAt`` reads the member itself.
+_ATTRIBUTE_MEMBERS = frozenset(
+    {
+        "observedAt",
+        "unitCode",
+        "datasetId",
+        "createdAt",
+        "modifiedAt",
+        "deletedAt",
+        "objectType",
+        "instanceId",
+    }
+)
+_VALUE_MEMBERS = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "JsonProperty": "json",
+    "VocabProperty": "vocab",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+}
+
+
+def _identity(name: str) -> str:
+    return name
+
+
+def _member_path(value: Any, members: Sequence[str]) -> list[Any]:
+    current = [_unwrap(value)]
+    for member in members:
+        following: list[Any] = []
+        for item in current:
+            items = item if isinstance(item, list) else [item]
+            for element in items:
+                if isinstance(element, Mapping) and member in element:
+                    following.append(_unwrap(element[member]))
+        current = following
+    return current
+
+
+def key_values_resolver(entity: Mapping[str, Any]) -> Resolver:
+    """Resolver for a keyValues entity: sub-attribute names and compound members both walk nested objects."""
+
+    def resolve(path: AttrPath) -> Sequence[Any]:
+        if path.linked is not None or path.entity_types:
+            return []  # keyValues carries no relationship targets to follow
+        if path.attribute not in entity:
+            return []
+        return _member_path(entity[path.attribute], [*path.names[1:], *path.compound])
+
+    return resolve
+
+
+def normalized_resolver(
+    entity: Mapping[str, Any],
+    *,
+    expand: Callable[[str], str] = _identity,
+    fetch: Callable[[str], Mapping[str, Any] | None] | None = None,
+) -> Resolver:
+    """Resolver for a normalized (or concise) entity. ``expand`` maps a short name of the query to the key
+    the entity uses (identity for compact entities, the context's expansion for expanded ones); ``fetch``
+    returns the entity a relationship points at, for ``a{b}`` paths (without it those paths match nothing).
+    Entity types are compared after ``expand`` as well."""
+
+    def resolve(path: AttrPath) -> Sequence[Any]:
+        return _resolve(entity, path, expand, fetch, 0)
+
+    return resolve
+
+
+def _instances(attribute: Any) -> list[Any]:
+    if isinstance(attribute, list):
+        return attribute
+    return [attribute]
+
+
+def _attribute_value(instance: Any) -> list[Any]:
+    """The comparable value(s) of one attribute instance."""
+    if not isinstance(instance, Mapping):
+        return [instance]  # concise form: the bare value
+    member = _VALUE_MEMBERS.get(instance.get("type", ""))
+    if member is None:
+        for candidate in ("value", "object", "languageMap", "valueList", "objectList", "json", "vocab"):
+            if candidate in instance:
+                member = candidate
+                break
+        else:
+            return [instance]  # a concise compound value
+    if member not in instance:
+        return []
+    return [_unwrap(instance[member])]
+
+
+def _resolve(
+    entity: Mapping[str, Any],
+    path: AttrPath,
+    expand: Callable[[str], str],
+    fetch: Callable[[str], Mapping[str, Any] | None] | None,
+    depth: int,
+) -> list[Any]:
+    if path.entity_types:
+        types = entity.get("type")
+        entity_types = set(types) if isinstance(types, list) else {types}
+        if not entity_types & {expand(t) for t in path.entity_types}:
+            return []
+    key = expand(path.attribute)
+    if key not in entity or key in ("id", "type", "@context"):
+        return []
+    instances = _instances(entity[key])
+    if path.linked is not None:
+        if fetch is None or depth >= MAX_DEPTH:
+            return []
+        found: list[Any] = []
+        for instance in instances:
+            for target in _flatten(_attribute_value(instance)):
+                if isinstance(target, str):
+                    linked = fetch(target)
+                    if linked is not None:
+                        found.extend(_resolve(linked, path.linked, expand, fetch, depth + 1))
+        return found
+    values: list[Any] = []
+    for instance in instances:
+        nodes: list[Any] = [instance]
+        members: list[Any] | None = None  # set once the path reaches a member such as observedAt
+        for name in path.names[1:]:
+            if members is not None:
+                members = []  # nothing lies below a member
+                break
+            if name in _ATTRIBUTE_MEMBERS:
+                members = [_unwrap(n[name]) for n in nodes if isinstance(n, Mapping) and name in n]
+                continue
+            sub_key = expand(name)
+            nodes = [
+                s for n in nodes if isinstance(n, Mapping) and sub_key in n for s in _instances(n[sub_key])
+            ]
+        if members is not None:
+            for m in members:
+                values.extend(_member_path(m, path.compound) if path.compound else [m])
+            continue
+        for node in nodes:
+            if _is_language(node):
+                values.extend(_language_values(node, path.compound))
+                continue
+            for v in _attribute_value(node):
+                values.extend(_member_path(v, path.compound) if path.compound else [v])
+    return values
+
+
+def _is_language(instance: Any) -> bool:
+    return isinstance(instance, Mapping) and (
+        instance.get("type") == "LanguageProperty" or ("languageMap" in instance and "value" not in instance)
+    )
+
+
+def _language_values(instance: Mapping[str, Any], compound: Sequence[str]) -> list[Any]:
+    """``name[en]`` reads one language; a bare ``name`` compares against every language's text."""
+    language_map = instance.get("languageMap")
+    if not isinstance(language_map, Mapping):
+        return []
+    if compound:
+        if len(compound) == 1 and compound[0] in language_map:
+            return [language_map[compound[0]]]
+        return []
+    return list(language_map.values())

@@ -1,0 +1,589 @@
+"""Read entities to validate from files, directories and stdin, strictly, and locate values in them.
+
+Fast path: orjson parses the text (it already rejects NaN/Infinity and out-of-range numbers). Only when
+something needs a position (a parse error, a duplicate key, a finding) does the small position-tracking
+scanner below walk the text; it also produces the parse error messages, which name the cause.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+SUFFIXES = (".json", ".jsonld", ".ndjson", ".geojson")
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+PathKey = tuple[str | int, ...]
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReadError(Exception):
+    """An input that cannot be read or parsed; ``line``/``column`` are 1-based when known."""
+
+    source: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    code: str = "invalid-json"
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}:{self.column}"
+        return f"{where}: {self.message}"
+
+
+class _ScanError(Exception):
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+# --- JSON paths --------------------------------------------------------------------------------------
+
+_BRACKET = re.compile(r"\[(?:(\d+)|'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
+_DOT_NAME = re.compile(r"\.([^.\[]+)")
+
+
+def parse_json_path(path: str | Sequence[str | int]) -> PathKey:
+    """A JSON Pointer (``/a/0/b``), a JSONPath (``$.a[0].b``, ``$['a']``) or a sequence -> path tuple."""
+    if not isinstance(path, str):
+        return tuple(path)
+    if path in ("", "$"):
+        return ()
+    if path.startswith("/"):
+        return tuple(
+            int(part) if part.isdigit() else part.replace("~1", "/").replace("~0", "~")
+            for part in path[1:].split("/")
+        )
+    if path.startswith("$"):
+        parts: list[str | int] = []
+        rest = path[1:]
+        while rest:
+            bracket = _BRACKET.match(rest)
+            dotted = _DOT_NAME.match(rest)
+            if bracket:
+                index, single, double = bracket.groups()
+                parts.append(int(index) if index is not None else (single if single is not None else double))
+                rest = rest[bracket.end() :]
+            elif dotted:
+                parts.append(dotted.group(1))
+                rest = rest[dotted.end() :]
+            else:
+                raise ValueError(f"not a JSON path: {path!r}")
+        return tuple(parts)
+    raise ValueError(f"not a JSON path: {path!r} (use /a/0/b or $.a[0].b)")
+
+
+def to_json_pointer(path: Iterable[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+# --- the position-tracking scanner -------------------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+_BAD_LITERALS = {
+    "NaN": "NaN is not valid JSON (write null or a number)",
+    "Infinity": "Infinity is not valid JSON (write a number)",
+    "-Infinity": "-Infinity is not valid JSON (write a number)",
+    "+": "numbers cannot start with '+'",
+}
+_LITERALS = {"true": True, "false": False, "null": None}
+
+
+@dataclass
+class _Duplicate:
+    path: PathKey  # of the repeated member
+    offset: int  # where the second occurrence of the key starts
+
+
+class _Scanner:
+    """Recursive-descent JSON reader that records where each value starts.
+
+    It runs only when orjson failed or a position is needed, so clarity beats speed here.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.positions: dict[PathKey, int] = {}
+        self.duplicates: list[_Duplicate] = []
+
+    def skip_ws(self, offset: int) -> int:
+        match = _WS.match(self.text, offset)
+        offset = match.end() if match else offset
+        if self.text.startswith(("//", "/*"), offset):
+            raise _ScanError(offset, "comments are not allowed in JSON")
+        return offset
+
+    def value(self, offset: int, path: PathKey, depth: int = 0) -> tuple[Any, int]:
+        if depth > 500:
+            raise _ScanError(offset, "nesting is too deep")
+        offset = self.skip_ws(offset)
+        self.positions[path] = offset
+        text = self.text
+        if offset >= len(text):
+            raise _ScanError(offset, "unexpected end of input: expected a JSON value")
+        char = text[offset]
+        if char == "{":
+            return self.object(offset, path, depth)
+        if char == "[":
+            return self.array(offset, path, depth)
+        if char == '"':
+            return self.string(offset)
+        number = _NUMBER.match(text, offset)
+        if number and number.end() > offset:
+            end = number.end()
+            if text.startswith(("Infinity",), offset + 1) and char == "-":
+                raise _ScanError(offset, _BAD_LITERALS["-Infinity"])
+            literal = number.group()
+            return (float(literal) if any(c in literal for c in ".eE") else int(literal)), end
+        for literal, value in _LITERALS.items():
+            if text.startswith(literal, offset):
+                return value, offset + len(literal)
+        for literal, message in _BAD_LITERALS.items():
+            if text.startswith(literal, offset):
+                raise _ScanError(offset, message)
+        if char == "'":
+            raise _ScanError(offset, "strings must use double quotes, not single quotes")
+        if char in "}]":
+            raise _ScanError(offset, f"unexpected {char!r}: expected a JSON value (a trailing comma?)")
+        word = re.match(r"[A-Za-z_]\w*", text[offset:])
+        if word:
+            raise _ScanError(offset, f"unexpected word {word.group()!r}: expected a JSON value")
+        raise _ScanError(offset, f"unexpected character {char!r}: expected a JSON value")
+
+    def string(self, offset: int) -> tuple[str, int]:
+        match = _STRING.match(self.text, offset)
+        if match:
+            try:
+                return json.loads(match.group()), match.end()
+            except ValueError as error:  # lone surrogate escapes and the like
+                raise _ScanError(offset, f"invalid string: {error}") from None
+        # Find why: walk to the first offending character.
+        index = offset + 1
+        text = self.text
+        while index < len(text):
+            char = text[index]
+            if char == '"':
+                break
+            if char == "\\":
+                escape = text[index + 1 : index + 2]
+                if escape == "u":
+                    if not re.fullmatch(r"[0-9a-fA-F]{4}", text[index + 2 : index + 6]):
+                        raise _ScanError(index, "invalid \\u escape: four hexadecimal digits expected")
+                    index += 6
+                    continue
+                if escape not in '"\\/bfnrt' or not escape:
+                    raise _ScanError(index, f"invalid escape '\\{escape}' in string")
+                index += 2
+                continue
+            if char == "\n":
+                raise _ScanError(index, "unterminated string (a line break inside a string must be \\n)")
+            if ord(char) < 0x20:
+                raise _ScanError(index, f"control character U+{ord(char):04X} in string: escape it")
+            index += 1
+        raise _ScanError(offset, "unterminated string")
+
+    def object(self, offset: int, path: PathKey, depth: int) -> tuple[dict[str, Any], int]:
+        result: dict[str, Any] = {}
+        offset = self.skip_ws(offset + 1)
+        if self.text.startswith("}", offset):
+            return result, offset + 1
+        while True:
+            offset = self.skip_ws(offset)
+            if offset >= len(self.text):
+                raise _ScanError(offset, "unexpected end of input: unterminated object")
+            char = self.text[offset]
+            if char != '"':
+                if char == "}":
+                    raise _ScanError(offset, "trailing comma before '}'")
+                if char == "'":
+                    raise _ScanError(offset, "object keys must use double quotes, not single quotes")
+                raise _ScanError(offset, "expected an object key in double quotes")
+            key_offset = offset
+            key, offset = self.string(offset)
+            offset = self.skip_ws(offset)
+            if not self.text.startswith(":", offset):
+                raise _ScanError(offset, f"expected ':' after the key {key!r}")
+            if key in result:
+                self.duplicates.append(_Duplicate((*path, key), key_offset))
+            result[key], offset = self.value(offset + 1, (*path, key), depth + 1)
+            offset = self.skip_ws(offset)
+            if self.text.startswith(",", offset):
+                offset += 1
+                continue
+            if self.text.startswith("}", offset):
+                return result, offset + 1
+            if offset >= len(self.text):
+                raise _ScanError(offset, "unexpected end of input: unterminated object")
+            raise _ScanError(offset, f"expected ',' or '}}' after the value of {key!r}")
+
+    def array(self, offset: int, path: PathKey, depth: int) -> tuple[list[Any], int]:
+        result: list[Any] = []
+        offset = self.skip_ws(offset + 1)
+        if self.text.startswith("]", offset):
+            return result, offset + 1
+        while True:
+            offset = self.skip_ws(offset)
+            if self.text.startswith("]", offset):
+                raise _ScanError(offset, "trailing comma before ']'")
+            item, offset = self.value(offset, (*path, len(result)), depth + 1)
+            result.append(item)
+            offset = self.skip_ws(offset)
+            if self.text.startswith(",", offset):
+                offset += 1
+                continue
+            if self.text.startswith("]", offset):
+                return result, offset + 1
+            if offset >= len(self.text):
+                raise _ScanError(offset, "unexpected end of input: unterminated array")
+            raise _ScanError(offset, "expected ',' or ']' after an array element")
+
+    def document(self, start: int = 0, end: int | None = None) -> tuple[Any, int]:
+        """One JSON value between ``start`` and ``end``; anything but whitespace after it is an error."""
+        end = len(self.text) if end is None else end
+        offset = self.skip_ws(start)
+        if offset >= end:
+            raise _ScanError(offset, "empty input: expected a JSON value")
+        value, offset = self.value(offset, ())
+        after = self.skip_ws(offset)
+        if after < end:
+            raise _ScanError(after, "extra data after the JSON value (one entity, an array, or NDJSON lines)")
+        return value, offset
+
+
+# --- sources -----------------------------------------------------------------------------------------
+
+
+class _Text:
+    """A decoded input with lazy line/column arithmetic."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self._line_starts: list[int] | None = None
+
+    def line_column(self, offset: int) -> tuple[int, int]:
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+
+class _Segment:
+    """One JSON document inside a text: the whole file, or one NDJSON line. Positions computed lazily."""
+
+    def __init__(self, text: _Text, start: int = 0, end: int | None = None) -> None:
+        self.text = text
+        self.start = start
+        self.end = len(text.text) if end is None else end
+        self._scanner: _Scanner | None = None
+
+    def scan(self) -> _Scanner:
+        """Scan the segment once; offsets recorded by the scanner are relative to ``self.start``."""
+        if self._scanner is None:
+            scanner = _Scanner(self.text.text[self.start : self.end])
+            try:
+                scanner.document()
+            except RecursionError:
+                raise _ScanError(0, "nesting is too deep") from None
+            self._scanner = scanner
+        return self._scanner
+
+    def offset_of(self, path: PathKey) -> int | None:
+        """Where the value at ``path`` starts, or its nearest existing ancestor (for missing members)."""
+        try:
+            positions = self.scan().positions
+        except _ScanError:
+            return None
+        for length in range(len(path), -1, -1):
+            prefix = path[:length]
+            if prefix in positions:
+                return self.start + positions[prefix]
+        return None
+
+
+@dataclass
+class DocumentProblem:
+    """Something wrong in the text that does not stop reading (a duplicate key)."""
+
+    code: str
+    message: str
+    json_path: str
+    line: int | None
+    column: int | None
+
+
+@dataclass
+class SourceEntity:
+    """One entity read from an input, with what is needed to point back into the text."""
+
+    value: Any
+    source: str
+    index: int | None = None  # element of a top-level array / NDJSON line number (0-based); None if alone
+    problems: list[DocumentProblem] = field(default_factory=list)
+    _segment: _Segment | None = None
+    _prefix: PathKey = ()
+    _translate: Callable[[PathKey], PathKey] | None = None
+
+    def locate(self, json_path: str | Sequence[str | int]) -> tuple[int | None, int | None]:
+        """(line, column), 1-based, where the value at ``json_path`` (entity-relative) starts."""
+        if self._segment is None:
+            return None, None
+        path = parse_json_path(json_path)
+        if self._translate is not None:
+            path = self._translate(path)
+        offset = self._segment.offset_of(self._prefix + path)
+        if offset is None:
+            return None, None
+        return self._segment.text.line_column(offset)
+
+
+Item = SourceEntity | ReadError
+
+
+_KEY_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"([ \t\n\r]*:)?')
+
+
+def _key_count(value: Any) -> int:
+    stack, count = [value], 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+def _may_have_duplicates(source: str, value: Any) -> bool:
+    """orjson keeps the last of repeated keys silently: fewer keys parsed than written means duplicates."""
+    written = sum(1 for colon in _KEY_OR_STRING.findall(source) if colon)
+    return written != _key_count(value)
+
+
+def _parse_segment(text: _Text, segment: _Segment) -> Any:
+    """Parse one document strictly; raise ReadError with line/column and cause."""
+    chunk = text.text[segment.start : segment.end]
+    try:
+        return orjson.loads(chunk)
+    except orjson.JSONDecodeError as error:
+        orjson_error = error
+    # Slow path, only for broken input: the scanner says where and why.
+    try:
+        scanner = segment.scan()
+    except _ScanError as scan_error:
+        line, column = text.line_column(segment.start + scan_error.offset)
+        raise ReadError(text.name, scan_error.message, line, column) from None
+    # The scanner accepted what orjson refused (a number orjson cannot represent...): trust orjson.
+    del scanner
+    line, column = text.line_column(segment.start + orjson_error.pos)
+    raise ReadError(text.name, str(orjson_error.msg), line, column)
+
+
+def _duplicate_problems(segment: _Segment, prefix: PathKey) -> list[DocumentProblem]:
+    problems = []
+    for duplicate in segment.scan().duplicates:
+        if duplicate.path[: len(prefix)] != prefix:
+            continue
+        line, column = segment.text.line_column(segment.start + duplicate.offset)
+        relative = duplicate.path[len(prefix) :]
+        problems.append(
+            DocumentProblem(
+                "duplicate-key",
+                f"duplicate key {duplicate.path[-1]!r}: parsers keep only one of the values",
+                to_json_pointer(relative),
+                line,
+                column,
+            )
+        )
+    return problems
+
+
+def _feature_translator(feature: dict[str, Any]) -> Callable[[PathKey], PathKey]:
+    def translate(path: PathKey) -> PathKey:
+        if not path:
+            return path
+        if path[0] == "id" or (path[0] == "type" and "type" not in (feature.get("properties") or {})):
+            return path
+        return ("properties", *path)
+
+    return translate
+
+
+def _entities_of(
+    value: Any, text: _Text, segment: _Segment, *, index: int | None, check_duplicates: bool
+) -> Iterator[SourceEntity]:
+    """The entities in one parsed document: an entity, an array of them, or a GeoJSON FeatureCollection."""
+    duplicates_possible = check_duplicates and _may_have_duplicates(
+        text.text[segment.start : segment.end], value
+    )
+
+    def make(entity: Any, prefix: PathKey, entity_index: int | None, translate: Any = None) -> SourceEntity:
+        problems = _duplicate_problems(segment, prefix) if duplicates_possible else []
+        return SourceEntity(entity, text.name, entity_index, problems, segment, prefix, translate)
+
+    if isinstance(value, list):
+        for position, item in enumerate(value):
+            yield make(item, (position,), position)
+        return
+    if isinstance(value, dict) and value.get("type") == "FeatureCollection" and "features" in value:
+        features = value.get("features")
+        for position, feature in enumerate(features if isinstance(features, list) else []):
+            yield make(_feature_entity(feature), ("features", position), position, _translator(feature))
+        return
+    is_feature = isinstance(value, dict) and value.get("type") == "Feature"
+    if is_feature and isinstance(value.get("properties"), dict):
+        yield make(_feature_entity(value), (), index, _translator(value))
+        return
+    yield make(value, (), index)
+
+
+def _translator(feature: Any) -> Callable[[PathKey], PathKey] | None:
+    return _feature_translator(feature) if isinstance(feature, dict) else None
+
+
+def _feature_entity(feature: Any) -> Any:
+    """NGSI-LD GeoJSON representation: the entity is the Feature's id plus its properties."""
+    if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+        return feature
+    entity: dict[str, Any] = {}
+    if "id" in feature:
+        entity["id"] = feature["id"]
+    entity.update(feature["properties"])
+    return entity
+
+
+def _decode(name: str, data: bytes) -> _Text:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 BOM is tolerated (editors on Windows write one)
+    try:
+        return _Text(name, data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        message = f"not UTF-8: invalid byte 0x{data[error.start]:02x}"
+        raise ReadError(name, message, line, column, "not-utf8") from None
+
+
+def _ndjson_segments(text: _Text) -> Iterator[tuple[int, _Segment]]:
+    start = 0
+    number = 0
+    source = text.text
+    while start <= len(source):
+        end = source.find("\n", start)
+        end = len(source) if end == -1 else end
+        if source[start:end].strip():
+            yield number, _Segment(text, start, end)
+        number += 1
+        start = end + 1
+
+
+def _looks_like_ndjson(text: _Text) -> bool:
+    """Several top-level values, one per line (stdin or a .json file holding NDJSON)."""
+    lines = [line for line in text.text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        orjson.loads(lines[0])
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def read_bytes(name: str, data: bytes, *, ndjson: bool | None = None) -> Iterator[Item]:
+    """Entities of one input. Parse problems come out as :class:`ReadError` items, not exceptions."""
+    try:
+        text = _decode(name, data)
+    except ReadError as error:
+        yield error
+        return
+    if ndjson is None:
+        ndjson = name.endswith(".ndjson")
+    if not ndjson:
+        segment = _Segment(text)
+        try:
+            value = _parse_segment(text, segment)
+        except ReadError as error:
+            if not (error.message.startswith("extra data") and _looks_like_ndjson(text)):
+                yield error
+                return
+            ndjson = True
+        else:
+            yield from _entities_of(value, text, segment, index=None, check_duplicates=True)
+            return
+    found = False
+    for number, segment in _ndjson_segments(text):
+        found = True
+        try:
+            value = _parse_segment(text, segment)
+        except ReadError as error:
+            yield error
+            continue
+        yield from _entities_of(value, text, segment, index=number, check_duplicates=True)
+    if not found:
+        yield ReadError(name, "empty input: no JSON lines", 1, 1)
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    # Sorted for stable reports; dot-directories (.git, .venv, ...) are never data.
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for file_name in sorted(files):
+            if file_name.endswith(SUFFIXES) and not file_name.startswith("."):
+                yield Path(root) / file_name
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[str | Path | ReadError]:
+    """Paths to read, directories expanded; missing inputs come out as ReadError."""
+    for item in inputs:
+        if str(item) == STDIN:
+            yield STDIN
+            continue
+        path = Path(item)
+        if path.is_dir():
+            files = list(_walk(path))
+            if not files:
+                message = f"no {', '.join(SUFFIXES)} files in this directory"
+                yield ReadError(str(path), message, code="no-input")
+            yield from files
+        elif path.exists():
+            yield path
+        else:
+            yield ReadError(str(path), "no such file or directory", code="file-not-found")
+
+
+def read(inputs: Iterable[str | os.PathLike[str]], *, stdin: BinaryIO | None = None) -> Iterator[Item]:
+    """Every entity of every input, in order; unreadable inputs come out as ReadError items."""
+    for item in expand_inputs(inputs):
+        if isinstance(item, ReadError):
+            yield item
+        elif item == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            yield from read_bytes(STDIN_NAME, stream.read())
+        else:
+            path = Path(item)
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                yield ReadError(str(path), f"cannot read: {error.strerror or error}", code="unreadable")
+                continue
+            yield from read_bytes(str(path), data)

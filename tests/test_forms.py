@@ -1,0 +1,229 @@
+"""Conversions between keyValues, NGSI-LD normalized/concise and NGSI-v2 normalized."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sdmtool import forms, resources, schemas
+from sdmtool.validate import validate
+
+MODELS = schemas.entity_types()
+CONTEXT = [resources.SUBJECT_CONTEXT_URL, resources.CORE_CONTEXT_URL]
+
+
+def example(entity_type: str) -> dict[str, Any]:
+    path = resources.schemas_dir() / entity_type / "examples" / "example.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_normalized_shapes() -> None:
+    processing = forms.to_normalized(example("MLProcessing"), context=CONTEXT)
+    assert processing["id"] == "urn:ngsi-ld:MLProcessing:digits-01"
+    assert processing["type"] == "MLProcessing"
+    assert processing["refMLModel"] == {
+        "type": "Relationship",
+        "object": "urn:ngsi-ld:MLModel:HandwrittenDigitPrediction",
+    }
+    assert processing["processedCount"] == {"type": "Property", "value": 1250}
+    assert processing["dueDate"] == {
+        "type": "Property",
+        "value": {"@type": "DateTime", "@value": "2026-11-20T09:00:00Z"},
+    }
+    assert processing["@context"] == CONTEXT
+    assert list(processing)[-1] == "@context"
+    model = forms.to_normalized(example("MLModel"))
+    assert model["refMLProcessing"] == {"type": "Relationship", "object": ["urn:ngsi-ld:MLProcessing:digits-01"]}
+    assert model["metrics"]["type"] == "Property"
+    assert "@context" not in model
+
+
+def test_existing_context_is_kept() -> None:
+    entity = example("MLModel") | {"@context": "https://example.org/ctx.jsonld"}
+    assert forms.to_normalized(entity)["@context"] == "https://example.org/ctx.jsonld"
+    assert forms.to_normalized(entity, context=CONTEXT)["@context"] == CONTEXT
+
+
+def test_unknown_type_guesses() -> None:
+    entity = {
+        "id": "urn:ngsi-ld:Thing:1",
+        "type": "Thing",
+        "refOwner": "urn:ngsi-ld:Person:1",
+        "location": {"type": "Point", "coordinates": [1.0, 2.0]},
+        "label": {"languageMap": {"en": "one", "fr": "un"}},
+        "size": 3,
+    }
+    normalized = forms.to_normalized(entity)
+    assert normalized["refOwner"]["type"] == "Relationship"
+    assert normalized["location"]["type"] == "GeoProperty"
+    assert normalized["label"] == {"type": "LanguageProperty", "languageMap": {"en": "one", "fr": "un"}}
+    assert normalized["size"] == {"type": "Property", "value": 3}
+    assert forms.to_key_values(normalized) == entity
+
+
+@pytest.mark.parametrize("entity_type", MODELS)
+def test_round_trip_examples(entity_type: str) -> None:
+    source = example(entity_type)
+    normalized = forms.to_normalized(source, context=CONTEXT)
+    assert forms.to_key_values(normalized) == source | {"@context": CONTEXT}
+    assert forms.to_key_values(forms.to_normalized(source)) == source
+    # normalized -> keyValues -> normalized is the identity too
+    assert forms.to_normalized(forms.to_key_values(normalized)) == normalized
+    # NGSI-v2 normalized keeps the values
+    assert forms.from_ngsiv2_normalized(forms.to_ngsiv2_normalized(source)) == source
+
+
+@pytest.mark.parametrize("entity_type", MODELS)
+def test_every_form_of_every_example_is_valid(entity_type: str) -> None:
+    source = example(entity_type)
+    variants = {
+        "keyValues": source,
+        "keyValues+context": source | {"@context": CONTEXT},
+        "normalized": forms.to_normalized(source, context=CONTEXT),
+        "ngsiv2": forms.to_ngsiv2_normalized(source),
+    }
+    for name, entity in variants.items():
+        assert [f for f in validate(entity) if f.is_error] == [], name
+    assert forms.detect_form(variants["normalized"]) == "normalized"
+    assert forms.detect_form(variants["keyValues+context"]) == "keyValues"
+    assert forms.detect_form(variants["ngsiv2"]) == "ngsiv2"
+
+
+def test_to_key_values_concise_and_tolerant() -> None:
+    concise = {
+        "id": "urn:ngsi-ld:MLProcessing:1",
+        "type": "MLProcessing",
+        "refMLModel": {"object": "urn:ngsi-ld:MLModel:1"},
+        "processedCount": {"value": 3, "observedAt": "2026-01-01T00:00:00Z"},
+        "dueDate": {"@type": "DateTime", "@value": "2026-01-01T00:00:00Z"},
+        "objective": "already keyValues",
+        "connectionParameters": {"server": "s", "port": 1},
+        "name": {"type": "LanguageProperty", "languageMap": {"en": "x"}},
+    }
+    assert forms.to_key_values(concise) == {
+        "id": "urn:ngsi-ld:MLProcessing:1",
+        "type": "MLProcessing",
+        "refMLModel": "urn:ngsi-ld:MLModel:1",
+        "processedCount": 3,
+        "dueDate": "2026-01-01T00:00:00Z",
+        "objective": "already keyValues",
+        "connectionParameters": {"server": "s", "port": 1},
+        "name": {"languageMap": {"en": "x"}},
+    }
+
+
+def test_declared_value_member_is_not_concise() -> None:
+    # receiverInfo items declare `key`/`value`: an object attribute with a declared `value` member stays.
+    entity = {"id": "urn:x:1", "type": "Thing", "pair": {"key": "k", "value": "v"}}
+    assert forms.to_key_values(entity)["pair"] == "v"  # unknown type: read as concise
+    facts = schemas.attributes("SubscriptionQuery")
+    assert "endpoint" in facts["notification"].member_names
+
+
+def test_multi_instance() -> None:
+    normalized = {
+        "id": "urn:ngsi-ld:HandwritingDigit:1",
+        "type": "HandwritingDigit",
+        "confidence": [
+            {"type": "Property", "value": 0.5},
+            {"type": "Property", "value": 0.7, "datasetId": "urn:ngsi-ld:Dataset:b"},
+        ],
+    }
+    key_values = forms.to_key_values(normalized)
+    assert key_values["confidence"] == {"dataset": {"@none": 0.5, "urn:ngsi-ld:Dataset:b": 0.7}}
+    assert forms.to_normalized(key_values) == normalized
+    assert forms.original_path(normalized, ["confidence", "dataset", "urn:ngsi-ld:Dataset:b"]) == [
+        "confidence",
+        1,
+        "value",
+    ]
+
+
+def test_original_path() -> None:
+    normalized = forms.to_normalized(example("MLModel"))
+    assert forms.original_path(normalized, ["version"]) == ["version", "value"]
+    assert forms.original_path(normalized, ["metrics", 0, "sampleCount"]) == ["metrics", "value", 0, "sampleCount"]
+    assert forms.original_path(normalized, ["refMLProcessing", 0]) == ["refMLProcessing", "object", 0]
+    assert forms.original_path(normalized, ["dateCreated"]) == ["dateCreated", "value", "@value"]
+    assert forms.original_path(normalized, ["id"]) == ["id"]
+    assert forms.original_path(normalized, ["nope", 1]) == ["nope", 1]
+
+
+def test_ngsiv2_types() -> None:
+    v2 = forms.to_ngsiv2_normalized(example("MLProcessing") | {"@context": CONTEXT})
+    assert "@context" not in v2
+    assert v2["refMLModel"]["type"] == "URI"
+    assert v2["dueDate"]["type"] == "DateTime"
+    assert v2["processedCount"] == {"type": "Number", "value": 1250}
+    assert v2["objective"]["type"] == "Text"
+    sq = forms.to_ngsiv2_normalized(example("SubscriptionQuery"))
+    assert sq["entities"]["type"] == "StructuredValue"
+    assert sq["throttling"]["type"] == "Number"
+    assert forms.to_ngsiv2_normalized({"id": "x", "type": "T", "b": True, "n": None})["b"]["type"] == "Boolean"
+    # NGSI-LD normalized input is reduced first
+    assert forms.to_ngsiv2_normalized(forms.to_normalized(example("MLProcessing"))) == forms.to_ngsiv2_normalized(
+        example("MLProcessing")
+    )
+
+
+def test_detect_form_basics() -> None:
+    assert forms.detect_form({"id": "urn:x:1", "type": "T"}) == "keyValues"
+    assert forms.detect_form({"id": "urn:x:1", "type": "T", "a": {"type": "Property", "value": 1}}) == "normalized"
+    assert forms.detect_form({"id": "urn:x:1", "type": "T", "a": [{"type": "Property", "value": 1}]}) == "normalized"
+    # a GeoJSON keyValues value has a `type` that is no NGSI-LD kind
+    assert forms.detect_form({"id": "x", "type": "T", "loc": {"type": "Point", "coordinates": [0, 0]}}) == (
+        "keyValues"
+    )
+
+
+# --- hypothesis: keyValues -> normalized -> keyValues is the identity ---------------------------------
+
+_RESERVED_KEYS = {"@type", "@value", "languageMap", "dataset", "datasetId", "object", "value", "type"}
+_keys = st.text(min_size=1, max_size=8).filter(lambda key: key not in _RESERVED_KEYS)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=12,
+)
+attribute_names = st.from_regex(r"[a-z][A-Za-z0-9]{0,10}", fullmatch=True).filter(
+    lambda name: name not in forms.ENTITY_MEMBERS
+)
+
+
+@st.composite
+def key_values_entities(draw: st.DrawFn) -> dict[str, Any]:
+    entity_type = draw(st.sampled_from((*MODELS, "UnknownThing")))
+    source = example(entity_type) if entity_type in MODELS else {"id": "urn:ngsi-ld:UnknownThing:1"}
+    entity: dict[str, Any] = {"id": source["id"], "type": entity_type}
+    declared = list(schemas.attributes(entity_type)) if entity_type in MODELS else []
+    names = draw(st.lists(st.sampled_from(declared) if declared else attribute_names, max_size=6, unique=True))
+    names += draw(st.lists(attribute_names, max_size=3, unique=True))
+    for name in names:
+        if name in source and draw(st.booleans()):
+            entity[name] = copy.deepcopy(source[name])
+        else:
+            entity[name] = draw(
+                json_values
+                | st.builds(lambda m: {"languageMap": m}, st.dictionaries(st.sampled_from(["en", "fr"]), st.text()))
+                | st.just("urn:ngsi-ld:Thing:1")
+                | st.just({"type": "Point", "coordinates": [1.5, 2.5]})
+            )
+    return entity
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key_values_entities())
+def test_round_trip_is_identity(entity: dict[str, Any]) -> None:
+    normalized = forms.to_normalized(entity)
+    assert forms.detect_form(normalized) == ("normalized" if len(entity) > 2 else "keyValues")
+    assert forms.to_key_values(normalized) == entity
+    assert forms.to_normalized(forms.to_key_values(normalized)) == normalized
