@@ -62,7 +62,8 @@ OPSET = 18
 MAX_ROTATION_DEG = 12.0
 MAX_SCALE_DELTA = 0.1
 MAX_SHIFT_PX = 2.0
-STROKE_CHANGE_PROBABILITY = 0.15  # each of thinner and thicker
+THINNER_PROBABILITY = 0.3
+THICKER_PROBABILITY = 0.1
 
 MODEL_ID = "urn:ngsi-ld:MLModel:digits-cnn"
 MODEL_VERSION = "1.0.0"
@@ -183,8 +184,8 @@ def _augment(torch: Any, batch: Any, generator: Any) -> Any:
     thinner = -functional.max_pool2d(-padded, 2, stride=1)
     thicker = functional.max_pool2d(padded, 2, stride=1)
     draw = torch.rand(n, generator=generator).view(n, 1, 1, 1)
-    out = torch.where(draw < STROKE_CHANGE_PROBABILITY, thinner, out)
-    out = torch.where(draw > 1.0 - STROKE_CHANGE_PROBABILITY, thicker, out)
+    out = torch.where(draw < THINNER_PROBABILITY, thinner, out)
+    out = torch.where(draw > 1.0 - THICKER_PROBABILITY, thicker, out)
     return out
 
 

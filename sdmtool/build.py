@@ -27,7 +27,6 @@ SDM_NAMESPACE = "https://smartdatamodels.org/"
 SUBJECT_NAMESPACE = f"{SDM_NAMESPACE}dataModel.{resources.SUBJECT}/"
 NGSI_LD_NAMESPACE = "https://uri.etsi.org/ngsi-ld/"
 
-_JSON_LD_KEYWORDS_KEEP = frozenset({"@id", "@type", "@vocab", "@json", "@none", "@list", "@set"})
 
 EXAMPLE_SOURCE = "example.json"
 EXAMPLE_KEY_VALUES_LD = "example.jsonld"

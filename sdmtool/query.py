@@ -429,7 +429,9 @@ class _Parser:
         return AttrPath(tuple(names), tuple(compound), entity_types=entity_types)
 
     def parse_linked_path(self, depth: int) -> AttrPath:
-        # Optional "Type1,Type2:" prefix: a name followed by ',' or ':' can only be an entity type.
+        # Optional "Type1,Type2:" prefix: a name followed by ',' or ':' can only be an entity type. The
+        # printed grammar puts it only before a further hop ("T:rel{…}"); it is accepted before a final
+        # value path too ("T:attr"), where it filters the linked entity just the same.
         save = self.pos
         first = self.parse_name()
         if self.peek() in (",", ":"):
@@ -438,13 +440,7 @@ class _Parser:
                 self.pos += 1
                 types.append(self.parse_name("an entity type after ','"))
             self.expect(":", "':' after the entity types")
-            attr_start = self.pos
-            path = self.parse_attribute(depth, tuple(types))
-            if path.linked is None:
-                raise self.error(
-                    "an entity type prefix must be followed by a relationship and '{'", attr_start
-                )
-            return path
+            return self.parse_attribute(depth, tuple(types))
         self.pos = save
         return self.parse_attribute(depth)
 

@@ -12,15 +12,17 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
-from referencing._core import Resolver
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from sdmtool import resources
+
+if TYPE_CHECKING:  # referencing does not re-export its Resolver class; only annotations need it
+    from referencing._core import Resolver
 
 KIND_PROPERTY = "Property"
 KIND_RELATIONSHIP = "Relationship"
@@ -110,7 +112,7 @@ def resolve(node: dict[str, Any], resolver: Resolver[Any]) -> tuple[dict[str, An
 def _merged_properties(
     node: dict[str, Any], resolver: Resolver[Any]
 ) -> Iterator[tuple[str, dict[str, Any], Resolver[Any]]]:
-    """(name, subschema, base URI) of the properties a schema node declares, through allOf and $ref."""
+    """(name, subschema, resolver for it) of the properties a schema node declares, through allOf and $ref."""
     node, resolver = resolve(node, resolver)
     for name, sub in (node.get("properties") or {}).items():
         yield name, sub, resolver

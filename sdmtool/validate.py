@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from sdmtool import forms, reader, schemas
-from sdmtool.findings import CATEGORY_INPUT, ERROR, WARNING, Finding
+from sdmtool.findings import CATEGORY_INPUT, ERROR, WARNING, Finding, Severity
 
 PathTuple = tuple[str | int, ...]
 Locator = Callable[[str], tuple[int | None, int | None]]
@@ -58,10 +58,10 @@ _FORMAT_HINTS = {
 
 
 @dataclass
-class _Problem:
+class Problem:
     """A finding before it is placed in a file: path relative to the entity as written."""
 
-    severity: str
+    severity: Severity
     code: str
     message: str
     path: PathTuple
@@ -225,15 +225,15 @@ def _explain(error: ValidationError) -> Iterator[tuple[PathTuple, str, str]]:
 # --- NGSI-LD normalized shape ------------------------------------------------------------------------
 
 
-def _check_uri(value: Any, path: PathTuple, what: str) -> Iterator[_Problem]:
+def _check_uri(value: Any, path: PathTuple, what: str) -> Iterator[Problem]:
     if isinstance(value, list):
         if not value:
-            yield _Problem(ERROR, "ngsi-ld.object", f"{what} must not be an empty list", path)
+            yield Problem(ERROR, "ngsi-ld.object", f"{what} must not be an empty list", path)
         for index, item in enumerate(value):
             yield from _check_uri(item, (*path, index), what)
         return
     if not forms.is_absolute_uri(value):
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.object",
             f"{what} must be an absolute URI such as urn:ngsi-ld:<Type>:<id>, got {_show(value)}",
@@ -243,9 +243,9 @@ def _check_uri(value: Any, path: PathTuple, what: str) -> Iterator[_Problem]:
 
 def _check_instance(
     instance: Any, path: PathTuple, name: str, attribute: schemas.Attribute | None, entity_type: str | None
-) -> Iterator[_Problem]:
+) -> Iterator[Problem]:
     if not isinstance(instance, dict):
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.attribute",
             f"in normalized form an attribute is an object such as "
@@ -256,11 +256,11 @@ def _check_instance(
     kind = instance.get("type")
     kinds = "Property, Relationship, GeoProperty, LanguageProperty, ListProperty, ListRelationship, ..."
     if kind is None:
-        yield _Problem(ERROR, "ngsi-ld.attribute", f"missing 'type' (one of {kinds})", path)
+        yield Problem(ERROR, "ngsi-ld.attribute", f"missing 'type' (one of {kinds})", path)
         return
     if kind not in forms.ATTRIBUTE_KINDS:
         hint = " (an NGSI-v2 type, not NGSI-LD)" if kind in {"Text", "Number", "StructuredValue"} else ""
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.attribute",
             f"unknown attribute type {_show(kind)}{hint}: use {kinds}",
@@ -270,16 +270,16 @@ def _check_instance(
     value_member = forms.VALUE_MEMBER[kind]
     has_value = value_member in instance or (kind == "ListProperty" and "value" in instance)
     if not has_value:
-        yield _Problem(ERROR, "ngsi-ld.attribute", f"a {kind} needs a {value_member!r} member", path)
+        yield Problem(ERROR, "ngsi-ld.attribute", f"a {kind} needs a {value_member!r} member", path)
     if kind in {"Property", "GeoProperty", "ListProperty"} and "object" in instance:
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.attribute",
             f"a {kind} has no 'object' member (use a Relationship)",
             (*path, "object"),
         )
     if kind == "Relationship" and "value" in instance:
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.attribute",
             "a Relationship carries its target in 'object', not 'value'",
@@ -288,7 +288,7 @@ def _check_instance(
     if kind == "Relationship" and "object" in instance:
         yield from _check_uri(instance["object"], (*path, "object"), "the object of a Relationship")
     if kind == "GeoProperty" and "value" in instance and not forms.is_geojson_geometry(instance["value"]):
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.attribute",
             "the value of a GeoProperty must be a GeoJSON geometry",
@@ -299,7 +299,7 @@ def _check_instance(
         if not isinstance(language_map, dict) or not all(
             isinstance(text, str | list) for text in language_map.values()
         ):
-            yield _Problem(
+            yield Problem(
                 ERROR,
                 "ngsi-ld.attribute",
                 "languageMap must map language tags to strings",
@@ -311,7 +311,7 @@ def _check_instance(
         isinstance(instance["observedAt"], str)
         and schemas.format_checker().conforms(instance["observedAt"], "date-time")
     ):
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.attribute",
             f"observedAt must be {_FORMAT_HINTS['date-time']}",
@@ -322,7 +322,7 @@ def _check_instance(
     expected = attribute.kind
     written_family = "Relationship" if kind in {"Relationship", "ListRelationship"} else kind
     if expected == "Relationship" and written_family != "Relationship":
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.kind",
             f"{name!r} is a Relationship in the {entity_type} schema: write "
@@ -330,7 +330,7 @@ def _check_instance(
             (*path, "type"),
         )
     elif expected != "Relationship" and written_family == "Relationship":
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.kind",
             f"{name!r} is a {expected} in the {entity_type} schema, not a Relationship: write "
@@ -338,11 +338,11 @@ def _check_instance(
             (*path, "type"),
         )
     elif expected == "GeoProperty" and kind == "Property":
-        yield _Problem(
+        yield Problem(
             ERROR, "ngsi-ld.kind", f"{name!r} is a GeoProperty in the {entity_type} schema", (*path, "type")
         )
     if attribute.date_time and kind == "Property" and isinstance(instance.get("value"), str):
-        yield _Problem(
+        yield Problem(
             WARNING,
             "ngsi-ld.datetime",
             'a date-time in normalized form should be {"@type": "DateTime", "@value": "..."} '
@@ -353,9 +353,9 @@ def _check_instance(
 
 def _check_normalized(
     entity: Mapping[str, Any], facts: Mapping[str, schemas.Attribute], entity_type: str | None
-) -> Iterator[_Problem]:
+) -> Iterator[Problem]:
     if "id" in entity and not forms.is_absolute_uri(entity["id"]):
-        yield _Problem(
+        yield Problem(
             ERROR,
             "ngsi-ld.id",
             f"an NGSI-LD entity id must be an absolute URI such as urn:ngsi-ld:{entity_type or 'Type'}:001, "
@@ -374,18 +374,18 @@ def _check_normalized(
                 dataset_id = str(item.get("datasetId", "@none"))
                 if dataset_id in seen:
                     which = "without datasetId" if dataset_id == "@none" else f"with datasetId {dataset_id}"
-                    yield _Problem(ERROR, "ngsi-ld.dataset", f"more than one instance {which}", (name, index))
+                    yield Problem(ERROR, "ngsi-ld.dataset", f"more than one instance {which}", (name, index))
                 seen.add(dataset_id)
         else:
             yield from _check_instance(member, (name,), name, attribute, entity_type)
 
 
-def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[_Problem]:
+def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
     for name, member in entity.items():
         if name in forms.ENTITY_MEMBERS:
             continue
         if not forms.is_ngsiv2_attribute(member):
-            yield _Problem(
+            yield Problem(
                 ERROR,
                 "ngsiv2.attribute",
                 'in NGSI-v2 normalized form an attribute is {"type": <NGSI-v2 type>, "value": ...}',
@@ -395,7 +395,7 @@ def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[_Problem]:
         allowed = _NGSIV2_VALUE_TYPES.get(member["type"])
         got = _json_type(member["value"])
         if allowed is not None and got not in allowed:
-            yield _Problem(
+            yield Problem(
                 ERROR,
                 "ngsiv2.type",
                 f"an NGSI-v2 {member['type']} attribute cannot hold {_JSON_TYPE_NAMES.get(got, got)}",
@@ -428,24 +428,24 @@ def _written_path(entity: Mapping[str, Any], path: PathTuple, form: str) -> Path
     return path
 
 
-def check_entity(entity: Any, *, form: str | None = None) -> tuple[list[_Problem], str | None]:
+def check_entity(entity: Any, *, form: str | None = None) -> tuple[list[Problem], str | None]:
     """Problems of one entity (paths relative to it as written) and the form it was read in."""
     if not isinstance(entity, dict):
         got = _JSON_TYPE_NAMES.get(_json_type(entity), "a value")
-        return [_Problem(ERROR, "entity.not-object", f"an entity must be a JSON object, got {got}", ())], None
+        return [Problem(ERROR, "entity.not-object", f"an entity must be a JSON object, got {got}", ())], None
     chosen = forms.detect_form(entity) if form in (None, "auto") else form
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     entity_type = entity.get("type")
     known = isinstance(entity_type, str) and entity_type in schemas.entity_types()
     if "type" not in entity:
         problems.append(
-            _Problem(ERROR, "entity.type", "missing required member 'type' (the entity type)", ("type",))
+            Problem(ERROR, "entity.type", "missing required member 'type' (the entity type)", ("type",))
         )
     elif not isinstance(entity_type, str):
-        problems.append(_Problem(ERROR, "entity.type", "the entity type must be a string", ("type",)))
+        problems.append(Problem(ERROR, "entity.type", "the entity type must be a string", ("type",)))
     elif not known:
         problems.append(
-            _Problem(
+            Problem(
                 ERROR,
                 "entity.unknown-type",
                 f"unknown entity type {entity_type!r}: no bundled schema for it "
@@ -469,7 +469,7 @@ def check_entity(entity: Any, *, form: str | None = None) -> tuple[list[_Problem
         for name in entity:
             if name not in forms.ENTITY_MEMBERS and name not in facts:
                 problems.append(
-                    _Problem(
+                    Problem(
                         WARNING,
                         "schema.undeclared",
                         f"{name!r} is not declared in the {entity_type} schema (a typo?)",
@@ -488,11 +488,11 @@ def check_entity(entity: Any, *, form: str | None = None) -> tuple[list[_Problem
         for error in schemas.validator(entity_type).iter_errors(reduced):
             for path, code, message in _explain(error):
                 written = _written_path(entity, path, chosen)
-                problems.append(_Problem(ERROR, code, message, written))
+                problems.append(Problem(ERROR, code, message, written))
     if len(problems) > 1:
         order = _document_order(entity)
 
-        def rank(problem: _Problem) -> int:
+        def rank(problem: Problem) -> int:
             for length in range(len(problem.path), -1, -1):
                 if problem.path[:length] in order:
                     return order[problem.path[:length]]
@@ -519,7 +519,7 @@ def _findings(
         line, column = locate(pointer) if locate else (None, None)
         findings.append(
             Finding(
-                severity=problem.severity,  # type: ignore[arg-type]
+                severity=problem.severity,
                 code=problem.code,
                 message=problem.message,
                 file=source,

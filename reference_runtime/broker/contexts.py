@@ -138,8 +138,8 @@ class ContextLoader:
         extra: Mapping[str, Path | Mapping[str, Any]] | None = None,
         lookup: Callable[[str], Any | None] | None = None,
     ) -> None:
-        """``files``: URL -> bundled file (default: ``local_context_files()``); ``extra``: more URLs, to a file
-        or an already loaded document; ``lookup``: last resort for URLs the broker hosts itself."""
+        """``files``: URL -> bundled file (default: ``local_context_files()``); ``extra``: more URLs, to a
+        file or an already loaded document; ``lookup``: last resort for URLs the broker hosts itself."""
         self._files: dict[str, Path] = dict(resources.local_context_files() if files is None else files)
         self._documents: dict[str, Mapping[str, Any]] = {}
         for url, source in (extra or {}).items():
@@ -323,4 +323,3 @@ class _Builder:
                     return self.terms[prefix].iri + suffix
             return value
         return self.vocab + value
-

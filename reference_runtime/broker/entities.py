@@ -134,7 +134,9 @@ def parse_entity(body: Any, ctx: TermMap, now: str) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": entity_id, "type": parse_types(body.get("type"), ctx)}
     if "scope" in body:
         scope = body["scope"]
-        if not (isinstance(scope, str) or (isinstance(scope, list) and all(isinstance(s, str) for s in scope))):
+        if not (
+            isinstance(scope, str) or (isinstance(scope, list) and all(isinstance(s, str) for s in scope))
+        ):
             raise bad_request("'scope' must be a string or an array of strings")
         doc["scope"] = scope
     if isinstance(body.get("expiresAt"), str):
@@ -157,7 +159,9 @@ def parse_types(raw: Any, ctx: TermMap) -> list[str]:
     return list(dict.fromkeys(ctx.expand(check_name(n, "entity type")) for n in names))
 
 
-def parse_fragment(body: Mapping[str, Any], ctx: TermMap, *, allow_delete: bool) -> dict[str, list[Any] | None]:
+def parse_fragment(
+    body: Mapping[str, Any], ctx: TermMap, *, allow_delete: bool
+) -> dict[str, list[Any] | None]:
     """The attributes of a body, by IRI; None marks an attribute to delete (NGSI-LD Null)."""
     attrs: dict[str, list[Any] | None] = {}
     for name, raw in body.items():
@@ -201,7 +205,9 @@ def _looks_like_instance(raw: Any) -> bool:
     return any(member in raw for member in _ALL_VALUE_MEMBERS)
 
 
-def _parse_instance(name: str, raw: Mapping[str, Any], ctx: TermMap, where: str, depth: int) -> dict[str, Any]:
+def _parse_instance(
+    name: str, raw: Mapping[str, Any], ctx: TermMap, where: str, depth: int
+) -> dict[str, Any]:
     kind = raw.get("type")
     if kind is None:
         for member, inferred in _CONCISE_INFERENCE:

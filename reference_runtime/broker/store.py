@@ -61,6 +61,7 @@ class Store:
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in transaction()).
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._lock = threading.RLock()
+        self._depth = 0  # nesting level of transaction() on the owning thread
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -70,7 +71,6 @@ class Store:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        self._depth = 0
 
     def close(self) -> None:
         with self._lock:
@@ -109,7 +109,9 @@ class Store:
     def insert_entity(self, doc: dict[str, Any]) -> None:
         with self.transaction():
             try:
-                self._conn.execute("INSERT INTO entities(id, doc) VALUES (?, ?)", (doc["id"], orjson.dumps(doc)))
+                self._conn.execute(
+                    "INSERT INTO entities(id, doc) VALUES (?, ?)", (doc["id"], orjson.dumps(doc))
+                )
             except sqlite3.IntegrityError:
                 raise AlreadyExists(doc["id"]) from None
             self._write_types(doc)
@@ -172,7 +174,9 @@ class Store:
 
     def replace_subscription(self, doc: dict[str, Any]) -> None:
         with self.transaction():
-            self._conn.execute("UPDATE subscriptions SET doc = ? WHERE id = ?", (orjson.dumps(doc), doc["id"]))
+            self._conn.execute(
+                "UPDATE subscriptions SET doc = ? WHERE id = ?", (orjson.dumps(doc), doc["id"])
+            )
 
     def get_subscription(self, sub_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -221,7 +225,8 @@ class Store:
     def put_hosted_context(self, context_id: str, doc: Any) -> None:
         with self.transaction():
             self._conn.execute(
-                "INSERT OR IGNORE INTO hosted_contexts(id, doc) VALUES (?, ?)", (context_id, orjson.dumps(doc))
+                "INSERT OR IGNORE INTO hosted_contexts(id, doc) VALUES (?, ?)",
+                (context_id, orjson.dumps(doc)),
             )
 
     def get_hosted_context(self, context_id: str) -> Any | None:

@@ -11,7 +11,6 @@ import copy
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +19,12 @@ from sdmtool.query import Query, QuerySyntaxError, normalized_resolver, parse_qu
 from .entities import TermMap, check_name, is_datetime, is_uri, parse_type_selector, types_match
 from .errors import bad_request, not_supported
 
-FORMATS = {"normalized": "normalized", "concise": "concise", "keyValues": "keyValues", "simplified": "keyValues"}
+FORMATS = {
+    "normalized": "normalized",
+    "concise": "concise",
+    "keyValues": "keyValues",
+    "simplified": "keyValues",
+}
 ACCEPTS = ("application/json", "application/ld+json")
 
 # Members this broker accepts; the portable subset of ngsi-ld-notes §2 plus a few harmless ones.
@@ -257,14 +261,9 @@ def status_of(sub: Mapping[str, Any], now: str) -> str:
 
 
 def merge_update(stored: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, Any]:
-    """PATCH /subscriptions/{id}: members of the fragment replace the stored ones (notification is merged
-    one level deep, as a client updating only ``notification.attributes`` expects)."""
+    """PATCH /subscriptions/{id} (clause 5.8.2): each member of the fragment replaces the stored one."""
     merged = copy.deepcopy(dict(stored))
-    for key, value in fragment.items():
-        if key == "notification" and isinstance(merged.get("notification"), dict):
-            merged["notification"] = {**merged["notification"], **value}
-        else:
-            merged[key] = value
+    merged.update(copy.deepcopy(dict(fragment)))
     return merged
 
 
@@ -309,15 +308,6 @@ def render_subscription(
     out["createdAt"] = sub.get("createdAt")
     out["modifiedAt"] = sub.get("modifiedAt")
     return out
-
-
-@dataclass
-class Match:
-    """Why a subscription fires for a write: what to notify, and the entity before the write."""
-
-    subscription: Mapping[str, Any]
-    entity: Mapping[str, Any]
-    previous: Mapping[str, Any] | None
 
 
 _QUERY_CACHE: dict[str, Query] = {}
@@ -368,6 +358,4 @@ def fires(
     if not selects(sub, entity):
         return False
     q = sub.get("q")
-    if q and not _query(q).evaluate(normalized_resolver(entity, expand=ctx.expand, fetch=fetch)):
-        return False
-    return True
+    return not q or _query(q).evaluate(normalized_resolver(entity, expand=ctx.expand, fetch=fetch))

@@ -1,0 +1,404 @@
+"""The NGSI-LD q parser and evaluator (sdmtool.query), on the examples of clause 4.9 and beyond."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdmtool.query import (
+    And,
+    AttrPath,
+    Comparison,
+    Existence,
+    Literal,
+    Or,
+    QuerySyntaxError,
+    Range,
+    Regex,
+    ValueList,
+    key_values_resolver,
+    normalized_resolver,
+    parse_query,
+)
+
+# ------------------------------------------------------------------------------------------------ parsing
+
+
+def test_spec_example_equality_number() -> None:
+    q = parse_query("temperature==20")
+    assert q.root == Comparison(AttrPath(("temperature",)), "==", Literal("number", 20, "20"))
+
+
+def test_spec_example_not_equal_string() -> None:
+    q = parse_query('brandName!="Mercedes"')
+    assert q.root == Comparison(AttrPath(("brandName",)), "!=", Literal("string", "Mercedes", '"Mercedes"'))
+
+
+def test_spec_example_and() -> None:
+    q = parse_query('speed>50;brandName!="Mercedes"')
+    assert isinstance(q.root, And)
+    first, second = q.root.operands
+    assert first == Comparison(AttrPath(("speed",)), ">", Literal("number", 50, "50"))
+    assert isinstance(second, Comparison) and second.op == "!="
+
+
+def test_spec_example_nested_parentheses() -> None:
+    q = parse_query('((speed>50|rpm>3000);brandName=="Mercedes")')
+    assert isinstance(q.root, And)
+    inner, brand = q.root.operands
+    assert isinstance(inner, Or)
+    assert [o.path.attribute for o in inner.operands] == ["speed", "rpm"]  # type: ignore[attr-defined]
+    assert isinstance(brand, Comparison) and brand.value == Literal("string", "Mercedes", '"Mercedes"')
+
+
+def test_spec_example_group_or() -> None:
+    q = parse_query("(temperature>=20;temperature<=25)|capacity<=10")
+    assert isinstance(q.root, Or)
+    group, capacity = q.root.operands
+    assert isinstance(group, And) and [o.op for o in group.operands] == [">=", "<="]  # type: ignore[attr-defined]
+    assert isinstance(capacity, Comparison) and capacity.op == "<="
+
+
+def test_spec_example_range() -> None:
+    q = parse_query("temperature==10..20")
+    assert q.root == Comparison(
+        AttrPath(("temperature",)), "==", Range(Literal("number", 10, "10"), Literal("number", 20, "20"))
+    )
+
+
+def test_spec_example_value_list() -> None:
+    q = parse_query('color=="black","red"')
+    assert isinstance(q.root, Comparison)
+    assert q.root.value == ValueList(
+        (Literal("string", "black", '"black"'), Literal("string", "red", '"red"'))
+    )
+
+
+def test_spec_example_unquoted_uri() -> None:
+    q = parse_query("language==urn:ngsi-ld:lang:Spanish")
+    assert q.root == Comparison(
+        AttrPath(("language",)), "==", Literal("uri", "urn:ngsi-ld:lang:Spanish", "urn:ngsi-ld:lang:Spanish")
+    )
+
+
+def test_spec_example_compound_member() -> None:
+    q = parse_query('address[city]=="Berlin"')
+    assert isinstance(q.root, Comparison)
+    assert q.root.path == AttrPath(("address",), ("city",))
+
+
+def test_spec_example_sub_attribute_datetime() -> None:
+    q = parse_query("speed.observedAt>=2017-12-24T12:00:00Z")
+    assert isinstance(q.root, Comparison)
+    assert q.root.path == AttrPath(("speed", "observedAt"))
+    assert q.root.value == Literal(
+        "datetime", datetime(2017, 12, 24, 12, 0, tzinfo=UTC), "2017-12-24T12:00:00Z"
+    )
+
+
+def test_relationship_example_quoted_uri() -> None:
+    q = parse_query('isParked=="urn:ngsi-ld:OffStreetParking:Downtown1"')
+    assert isinstance(q.root, Comparison) and q.root.value.kind == "string"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("a==true", "boolean"),
+        ("a==false", "boolean"),
+        ("a==-1.5e3", "number"),
+        ("a==0", "number"),
+        ("a==2020-01-31", "date"),
+        ("a==12:30:00Z", "time"),
+        ("a==2020-01-31T10:00:00+02:00", "datetime"),
+        ('a=="with \\"escapes\\" and ;|)"', "string"),
+    ],
+)
+def test_value_kinds(text: str, kind: str) -> None:
+    root = parse_query(text).root
+    assert isinstance(root, Comparison) and isinstance(root.value, Literal)
+    assert root.value.kind == kind
+
+
+def test_bare_attribute_is_existence() -> None:
+    assert parse_query("refMLModel").root == Existence(AttrPath(("refMLModel",)))
+
+
+def test_linked_entity_path() -> None:
+    root = parse_query('refModel{Building,House:owner{name}}=="x"').root
+    assert isinstance(root, Comparison)
+    assert root.path.linked is not None
+    assert root.path.linked.entity_types == ("Building", "House")
+    assert root.path.linked.linked == AttrPath(("name",))
+
+
+def test_regex_quoted_and_unquoted() -> None:
+    unquoted = parse_query("name~=(?i)^mer(c|k)|x==1").root
+    assert isinstance(unquoted, Or)
+    regex = unquoted.operands[0].value  # type: ignore[attr-defined]
+    assert isinstance(regex, Regex) and regex.pattern == "(?i)^mer(c|k)"
+    quoted = parse_query('name!~="a;b|c"').root
+    assert isinstance(quoted, Comparison) and quoted.value.pattern == "a;b|c"  # type: ignore[union-attr]
+
+
+def test_unicode_attribute_names() -> None:
+    root = parse_query("température>20;名前_2").root
+    assert isinstance(root, And)
+    assert [p.attribute for p in root.paths()] == ["température", "名前_2"]
+
+
+# ------------------------------------------------------------------------------------------------ precedence
+
+
+def test_and_binds_tighter_than_or() -> None:
+    root = parse_query("a;b|c;d").root
+    assert isinstance(root, Or)
+    assert all(isinstance(o, And) for o in root.operands)
+    assert [[p.attribute for p in o.paths()] for o in root.operands] == [["a", "b"], ["c", "d"]]
+
+
+def test_or_then_and_without_parentheses() -> None:
+    root = parse_query("a|b;c").root
+    assert isinstance(root, Or)
+    assert isinstance(root.operands[0], Existence)
+    assert isinstance(root.operands[1], And)
+
+
+def test_parentheses_override_precedence() -> None:
+    root = parse_query("(a|b);c").root
+    assert isinstance(root, And) and isinstance(root.operands[0], Or)
+
+
+def test_precedence_in_evaluation() -> None:
+    # a;b|c with only c present: (a and b) or c -> true; a;(b|c) would be false.
+    assert parse_query("a;b|c").evaluate({"c": 1})
+    assert not parse_query("a;(b|c)").evaluate({"c": 1})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "temperature==20",
+        'speed>50;brandName!="Mercedes"',
+        '(speed>50|rpm>3000);brandName=="Mercedes"',
+        "a|b;c|d",
+        "temperature==10..20",
+        'color=="black","red"',
+        "language==urn:ngsi-ld:lang:Spanish",
+        'address[city.district]=="Mitte"',
+        "speed.observedAt>=2017-12-24T12:00:00Z",
+        "a{b{c}}==1",
+    ],
+)
+def test_printing_round_trips(text: str) -> None:
+    q = parse_query(text)
+    assert parse_query(str(q)).root == q.root
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("", 0, "empty"),
+        ("temperature==", 13, "end of query"),
+        ("speed>>50", 6, "'>'"),
+        ("a=1", 1, "'=='"),
+        ("a==b", 3, "double quotes"),
+        ("(a==1", 0, "never closed"),
+        ("a==1)", 4, "unbalanced"),
+        ("a == 1", 1, "white space"),
+        ("a>true", 2, "numbers, strings"),
+        ("a==1..true", 6, "range"),
+        ('a==1.."x"', 4, "differ"),
+        ("a.", 2, "sub-attribute"),
+        ("!a", 0, "Orion-LD"),
+        ("a==007", 4, "'0'"),
+        ("a[b", 3, "']'"),
+        ('a=="open', 3, "never closed"),
+        ("a;;b", 2, "attribute name"),
+        ("a~=x(", 4, "regular expression"),
+        ("a==urn:", 7, "after its scheme"),
+        ("a==2020-13-01", 3, "invalid date"),
+        ("()", 1, "attribute name"),
+    ],
+)
+def test_error_positions(text: str, position: int, fragment: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position, info.value
+    assert fragment in info.value.message
+    assert f"position {position}" in str(info.value)
+    caret_line = info.value.caret().splitlines()[-1]
+    assert caret_line == " " * position + "^"
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(QuerySyntaxError, match="nested deeper"):
+        parse_query("(" * 5000 + "a" + ")" * 5000)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=60))
+def test_arbitrary_text_raises_only_query_syntax_error(text: str) -> None:
+    try:
+        q = parse_query(text)
+    except QuerySyntaxError as exc:
+        assert 0 <= exc.position <= len(text)
+        return
+    # Whatever parses also evaluates without raising.
+    q.evaluate({})
+    q.evaluate({"a": 1, "b": "x"})
+
+
+_ALPHABET = st.sampled_from([*'abc.,;|()[]{}=!<>~"-:0123456789TZ ', "urn:x:y", "2020-01-01", "..", "=="])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ALPHABET, max_size=25).map("".join))
+def test_query_like_text_raises_only_query_syntax_error(text: str) -> None:
+    try:
+        q = parse_query(text)
+    except QuerySyntaxError as exc:
+        assert 0 <= exc.position <= len(text)
+        return
+    q.evaluate({"a": [1, "x"], "b": {"c": "2020-01-01"}})
+    assert parse_query(str(q)).root == q.root
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+
+VEHICLE = {
+    "id": "urn:ngsi-ld:Vehicle:A4567",
+    "type": "Vehicle",
+    "brandName": {"type": "Property", "value": "Mercedes"},
+    "speed": {"type": "Property", "value": 80, "observedAt": "2017-12-24T13:00:00Z"},
+    "rpm": {"type": "Property", "value": 2000},
+    "color": {"type": "Property", "value": ["red", "silver"]},
+    "isParked": {"type": "Relationship", "object": "urn:ngsi-ld:OffStreetParking:Downtown1"},
+    "address": {"type": "Property", "value": {"city": "Berlin", "street": {"name": "Unter den Linden"}}},
+    "name": {"type": "LanguageProperty", "languageMap": {"en": "car", "de": "Auto"}},
+    "available": {"type": "Property", "value": True},
+    "inService": {"type": "Property", "value": {"@type": "DateTime", "@value": "2016-05-01T00:00:00Z"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("speed==80", True),
+        ("speed==80.0", True),
+        ('speed=="80"', False),
+        ('brandName!="Mercedes"', False),
+        ('speed>50;brandName!="Mercedes"', False),
+        ('((speed>50|rpm>3000);brandName=="Mercedes")', True),
+        ("(speed>=20;speed<=25)|rpm<=2000", True),
+        ("speed==70..90", True),
+        ("speed==81..90", False),
+        ('color=="black","red"', True),
+        ('color=="red"', True),
+        ('color!="red"', False),
+        ('color=="blue"', False),
+        ("isParked==urn:ngsi-ld:OffStreetParking:Downtown1", True),
+        ('isParked=="urn:ngsi-ld:OffStreetParking:Downtown1"', True),
+        ("isParked==urn:ngsi-ld:OffStreetParking:Other", False),
+        ('address[city]=="Berlin"', True),
+        ('address[street.name]=="Unter den Linden"', True),
+        ('address[city]=="Paris"', False),
+        ("speed.observedAt>=2017-12-24T12:00:00Z", True),
+        ("speed.observedAt>2018-01-01T00:00:00Z", False),
+        ("speed.observedAt<2017-12-25", True),
+        ('name[de]=="Auto"', True),
+        ('name=="car"', True),
+        ('name[en]=="Auto"', False),
+        ("available==true", True),
+        ("available==1", False),
+        ("inService<2017-01-01T00:00:00Z", True),
+        ("brandName~=^Merc", True),
+        ('brandName~="(?i)^MERC"', True),
+        ("brandName!~=^Merc", False),
+        ("speed~=8", False),
+        ("rpm", True),
+        ("temperature", False),
+        ('temperature!="x"', False),
+        ("speed>50;rpm<3000;available==true", True),
+        ('brandName>"A"', True),
+        ("speed>79.5", True),
+    ],
+)
+def test_evaluate_normalized(text: str, expected: bool) -> None:
+    assert parse_query(text).evaluate(normalized_resolver(VEHICLE)) is expected
+
+
+def test_evaluate_key_values_mapping() -> None:
+    kv = {"speed": 80, "brandName": "Mercedes", "isParked": "urn:ngsi-ld:OffStreetParking:Downtown1"}
+    assert parse_query("speed>50;isParked==urn:ngsi-ld:OffStreetParking:Downtown1").evaluate(kv)
+    assert parse_query("speed>50").evaluate(key_values_resolver(kv))
+    assert not parse_query("speed.observedAt>2000-01-01T00:00:00Z").evaluate(kv)
+
+
+def test_evaluate_with_expansion_and_multi_instance() -> None:
+    vocab = "https://example.org/"
+    entity = {
+        "id": "urn:ngsi-ld:T:1",
+        "type": [vocab + "T"],
+        vocab + "temperature": [
+            {"type": "Property", "value": 10, "datasetId": "urn:ngsi-ld:Dataset:a"},
+            {"type": "Property", "value": 30},
+        ],
+    }
+    resolve = normalized_resolver(entity, expand=lambda name: vocab + name)
+    assert parse_query("temperature>25").evaluate(resolve)
+    assert parse_query("temperature<15").evaluate(resolve)
+    assert parse_query("temperature.datasetId==urn:ngsi-ld:Dataset:a").evaluate(resolve)
+    assert not parse_query("temperature>40").evaluate(resolve)
+
+
+def test_evaluate_linked_entity() -> None:
+    building = {
+        "id": "urn:ngsi-ld:Building:1",
+        "type": "Building",
+        "height": {"type": "Property", "value": 30},
+    }
+    sensor = {
+        "id": "urn:ngsi-ld:Sensor:1",
+        "type": "Sensor",
+        "in": {"type": "Relationship", "object": building["id"]},
+    }
+    store = {building["id"]: building}
+    resolve = normalized_resolver(sensor, fetch=store.get)
+    assert parse_query("in{height}>20").evaluate(resolve)
+    assert parse_query("in{Building:height}>20").evaluate(resolve)
+    assert not parse_query("in{House:height}>20").evaluate(resolve)
+    assert not parse_query("in{height}>40").evaluate(resolve)
+    assert not parse_query("in{height}>20").evaluate(normalized_resolver(sensor))  # no fetch: no match
+
+
+def test_ordering_never_mixes_types() -> None:
+    entity = {
+        "a": {"type": "Property", "value": "2020-01-01T00:00:00Z"},
+        "b": {"type": "Property", "value": 3},
+    }
+    resolve = normalized_resolver(entity)
+    assert parse_query("a>2019-01-01T00:00:00Z").evaluate(resolve)
+    assert not parse_query("a>5").evaluate(resolve)
+    assert not parse_query('b>"1"').evaluate(resolve)
+    assert parse_query("a==2020-01-01").evaluate(resolve) is True
+    assert parse_query("a>12:00:00").evaluate(resolve) is False
+
+
+def test_attribute_names_and_immutability() -> None:
+    q = parse_query('(a>1|b.observedAt<2020-01-01);c[d]=="x"')
+    assert q.attribute_names() == frozenset({"a", "b", "c"})
+    with pytest.raises(AttributeError):
+        q.text = "other"  # type: ignore[misc]
+    assert hash(q.root) == hash(parse_query('(a>1|b.observedAt<2020-01-01);c[d]=="x"').root)
+
+
+def test_date_literal_value() -> None:
+    root = parse_query("a==2020-02-29").root
+    assert isinstance(root, Comparison) and root.value == Literal("date", date(2020, 2, 29), "2020-02-29")
