@@ -16,6 +16,7 @@ nesting one is needed by the spec's own examples):
 * parentheses nest recursively (the spec's own example ``((speed>50|rpm>3000);brandName=="Mercedes")``
   needs it);
 * a value list may contain unquoted URIs (``ref==urn:a,urn:b``);
+* in a linked-entity path, an entity-type prefix may also precede the final attribute (``rel{T:attr}``);
 * the regular expression after ``~=``/``!~=`` may be written as a JSON string; unquoted, it ends at the first
   ``;``, ``|`` or ``)`` that is not inside parentheses or a bracket expression of the regex itself.
 

@@ -26,8 +26,14 @@ NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 
 def translate(query: dict, **kwargs: object) -> dict:
-    return data_subscription(query, model=MODEL, processing_id="urn:ngsi-ld:MLProcessing:p",
-                             endpoint_uri=ENDPOINT, now=NOW, **kwargs)
+    return data_subscription(
+        query,
+        model=MODEL,
+        processing_id="urn:ngsi-ld:MLProcessing:p",
+        endpoint_uri=ENDPOINT,
+        now=NOW,
+        **kwargs,
+    )
 
 
 def test_members_are_copied_and_endpoint_replaced() -> None:
@@ -37,7 +43,7 @@ def test_members_are_copied_and_endpoint_replaced() -> None:
         "subscriptionName": "digits",
         "entities": [{"type": "HandwritingDigit", "idPattern": "urn:ngsi-ld:HandwritingDigit:.*"}],
         "watchedAttributes": ["imagePath"],
-        "q": "imageMetadata[mediaType]==\"image/png\"",
+        "q": 'imageMetadata[mediaType]=="image/png"',
         "notification": {
             "attributes": ["imagePath", "imageMetadata"],
             "format": "simplified",
@@ -54,7 +60,7 @@ def test_members_are_copied_and_endpoint_replaced() -> None:
         "subscriptionName": "digits",
         "entities": [{"type": "HandwritingDigit", "idPattern": "urn:ngsi-ld:HandwritingDigit:.*"}],
         "watchedAttributes": ["imagePath"],
-        "q": "imageMetadata[mediaType]==\"image/png\"",
+        "q": 'imageMetadata[mediaType]=="image/png"',
         "geoQ": {"geometry": "Point", "coordinates": [1, 2], "georel": "near;maxDistance==10"},
         "throttling": 2.0,
         "expiresAt": "2030-01-01T00:00:00Z",
@@ -75,7 +81,12 @@ def test_model_inputs_are_watched_by_default() -> None:
 def test_watching_an_output_is_a_loop() -> None:
     # The talk's slide 19 watches the outputs: used verbatim, each prediction would trigger the next.
     with pytest.raises(SubscriptionQueryError, match=r"predictedDigit.*loop"):
-        translate({"entities": [{"type": "HandwritingDigit"}], "watchedAttributes": ["predictedDigit", "confidence"]})
+        translate(
+            {
+                "entities": [{"type": "HandwritingDigit"}],
+                "watchedAttributes": ["predictedDigit", "confidence"],
+            }
+        )
 
 
 @pytest.mark.parametrize(
@@ -93,8 +104,10 @@ def test_watching_an_output_is_a_loop() -> None:
         ({"entities": [{"type": "T"}], "csf": "x"}, "csf is not supported"),
         ({"entities": [{"type": "T"}], "temporalQ": {}}, "temporalQ is not supported"),
         ({"entities": [{"type": "T"}], "watchedAttributes": []}, "non-empty list"),
-        ({"entities": [{"type": "T"}], "notification": {"attributes": ["imageMetadata"]}},
-         "does not deliver the model input.*imagePath"),
+        (
+            {"entities": [{"type": "T"}], "notification": {"attributes": ["imageMetadata"]}},
+            "does not deliver the model input.*imagePath",
+        ),
         ({"entities": [{"type": "T"}], "notification": {"format": "xml"}}, "not an NGSI-LD format"),
     ],
 )

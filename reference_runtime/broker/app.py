@@ -24,10 +24,13 @@ from urllib.parse import quote
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reference_runtime import __version__
 from sdmtool.query import QuerySyntaxError, normalized_resolver, parse_query
 
 from . import entities as ent
@@ -144,32 +147,39 @@ class Broker:
             if subs.status_of(sub, now) != "active":
                 continue
             try:
-                ctx = self.loader.active(sub.get("context") or [])
-                if not subs.fires(sub, new, changed, ctx, self.store.get_entity):
-                    continue
+                self._notify(sub, old, new, changed)
             except (ContextNotAvailable, InvalidContext) as exc:
                 log.warning("subscription %s skipped: %s", sub["id"], exc)
-                continue
-            stats = self.store.subscription_stats(sub["id"])
-            if self.notifier.throttled(sub["id"], sub.get("throttling"), stats.get("lastNotification")):
-                continue
-            notification = sub["notification"]
-            data = ent.render_entity(
-                new,
-                ctx,
-                fmt=subs.FORMATS[notification.get("format", "normalized")],
-                attrs=notification.get("attributes"),
-                sys_attrs=notification.get("sysAttrs", False),
-                previous=old if notification.get("showChanges") else None,
+            except Exception:
+                # The write is committed and its response must say so; a notification bug is only logged.
+                log.exception("subscription %s: notification not sent", sub["id"])
+
+    def _notify(
+        self, sub: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any], changed: set[str]
+    ) -> None:
+        ctx = self.loader.active(sub.get("context") or [])
+        if not subs.fires(sub, new, changed, ctx, self.store.get_entity):
+            return
+        stats = self.store.subscription_stats(sub["id"])
+        if self.notifier.throttled(sub["id"], sub.get("throttling"), stats.get("lastNotification")):
+            return
+        notification = sub["notification"]
+        data = ent.render_entity(
+            new,
+            ctx,
+            fmt=subs.FORMATS[notification.get("format", "normalized")],
+            attrs=notification.get("attributes"),
+            sys_attrs=notification.get("sysAttrs", False),
+            previous=old if notification.get("showChanges") else None,
+        )
+        self.notifier.submit(
+            build_notification(
+                sub,
+                [data],
+                default_timeout=self.options.notification_timeout,
+                append_subscription_id=self.options.append_subscription_id,
             )
-            self.notifier.submit(
-                build_notification(
-                    sub,
-                    [data],
-                    default_timeout=self.options.notification_timeout,
-                    append_subscription_id=self.options.append_subscription_id,
-                )
-            )
+        )
 
 
 def _broker(request: Request) -> Broker:
@@ -417,8 +427,9 @@ async def query_entities(request: Request) -> Response:
     fmt = _format(request)
     attrs = _attrs_param(request, ctx)
     type_text, ids_text, id_pattern, q_text = (params.get(k) for k in ("type", "id", "idPattern", "q"))
-    if not any((type_text, ids_text, id_pattern, q_text, attrs)):
-        raise bad_request("a query needs at least one of type, id, idPattern, attrs or q")
+    local = params.get("local", "false").lower() == "true"
+    if not any((type_text, ids_text, id_pattern, q_text, attrs, local)):
+        raise bad_request("a query needs at least one of type, id, idPattern, attrs, q or local=true")
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 0)
     offset = _int_param(request, "offset", 0, 0)
     if limit > broker.options.max_limit:
@@ -720,7 +731,8 @@ async def retrieve_subscription(request: Request) -> Response:
     ctx = broker.context(list(links))
     sub = _require_subscription(broker, request.path_params["sub_id"])
     stats = broker.store.subscription_stats(sub["id"])
-    return _respond(request, subs.render_subscription(sub, stats, ctx, ent.now_iso()), links)
+    sys_attrs = "sysAttrs" in _options(request)
+    return _respond(request, subs.render_subscription(sub, stats, ctx, ent.now_iso(), sys_attrs), links)
 
 
 async def query_subscriptions(request: Request) -> Response:
@@ -733,8 +745,9 @@ async def query_subscriptions(request: Request) -> Response:
         raise bad_request(f"limit must not exceed {broker.options.max_limit}")
     all_subs = broker.store.list_subscriptions()
     now = ent.now_iso()
+    sys_attrs = "sysAttrs" in _options(request)
     page = [
-        subs.render_subscription(s, broker.store.subscription_stats(s["id"]), ctx, now)
+        subs.render_subscription(s, broker.store.subscription_stats(s["id"]), ctx, now, sys_attrs)
         for s in all_subs[offset : offset + limit]
     ]
     count = request.query_params.get("count", "false").lower() == "true"
@@ -755,6 +768,13 @@ async def update_subscription(request: Request) -> Response:
     with broker.store.transaction():
         stored = _require_subscription(broker, sub_id)
         merged = subs.merge_update(stored, fragment)
+        if entries:
+            # Names in the fragment were expanded with this context; later matching must use it too.
+            merged["context"] = entries
+            merged.pop("hostedContext", None)
+            hosted = _hosted_context(broker, request, entries)
+            if hosted:
+                merged["hostedContext"] = hosted
         merged["modifiedAt"] = now
         broker.store.replace_subscription(merged)
     broker.subscriptions_changed()
@@ -779,8 +799,6 @@ async def hosted_context(request: Request) -> Response:
 
 
 async def version(request: Request) -> Response:
-    from reference_runtime import __version__
-
     return _json_response(200, {"broker": "sdmtool embedded NGSI-LD broker", "version": __version__})
 
 
@@ -808,6 +826,24 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     error = NgsiError(500, "InternalError", f"{type(exc).__name__}: {exc}")
     return _json_response(500, error.problem(request.url.path))
+
+
+class _NoTenants:
+    """This broker has a single (default) tenant: a request naming a tenant gets 501 NoMultiTenantSupport
+    (clause 5.5.2) rather than silently landing in the default tenant."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name in (b"ngsild-tenant", b"fiware-service") and value.strip():
+                    error = NgsiError(501, "NoMultiTenantSupport", "the embedded broker has no tenants")
+                    response = _json_response(501, error.problem(scope.get("path")))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -882,7 +918,9 @@ def create_app(
         HTTPException: _http_error,
         Exception: _internal_error,
     }
-    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=[Middleware(_NoTenants)]
+    )
     app.state.broker = broker
     return app
 

@@ -481,7 +481,7 @@ def parse_type_selector(text: str) -> list[list[str]]:
     stripped = text.replace("(", "").replace(")", "")
     groups = []
     for alternative in re.split(r"[|,]", stripped):
-        names = [n for n in alternative.split(";")]
+        names = alternative.split(";")
         if not all(names):
             raise bad_request(f"invalid entity type selection {text!r}")
         groups.append([check_name(n, "entity type") for n in names])

@@ -19,6 +19,7 @@ _TITLES = {
     "TooManyResults": "Too many results",
     "LdContextNotAvailable": "JSON-LD context not available",
     "InternalError": "Internal error",
+    "NoMultiTenantSupport": "No multi-tenant support",
     # The next three have no type in clause 5.5.2; the names follow the HTTP status they come with.
     "UnsupportedMediaType": "Unsupported media type",
     "NotAcceptable": "Not acceptable",

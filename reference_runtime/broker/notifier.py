@@ -186,7 +186,7 @@ class Notifier:
             success = response.status_code in self._success
             if not success:
                 log.info("notification for %s answered %s", item.subscription_id, response.status_code)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # refused, timed out, or a URI httpx rejects: all count as a failure
             log.info("notification for %s failed: %s", item.subscription_id, exc)
         try:
             self._store.record_notification(item.subscription_id, now_iso(), success=success)

@@ -22,4 +22,5 @@ def run(
     runtime configured for a real broker on localhost works unchanged. The SQLite file (and its folder) is
     created if missing; restarting on the same file keeps every entity and subscription."""
     app = create_app(db_path)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+    # A short graceful-shutdown bound: idle keep-alive clients must not make Ctrl-C hang.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5)

@@ -268,7 +268,7 @@ def merge_update(stored: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict
 
 
 def render_subscription(
-    sub: Mapping[str, Any], stats: Mapping[str, Any], ctx: TermMap, now: str
+    sub: Mapping[str, Any], stats: Mapping[str, Any], ctx: TermMap, now: str, sys_attrs: bool = False
 ) -> dict[str, Any]:
     """The subscription as a client sees it, compacted with the request's context."""
     out: dict[str, Any] = {"id": sub["id"], "type": "Subscription"}
@@ -305,8 +305,9 @@ def render_subscription(
     if stats.get("status"):
         notification["status"] = stats["status"]
     out["notification"] = notification
-    out["createdAt"] = sub.get("createdAt")
-    out["modifiedAt"] = sub.get("modifiedAt")
+    if sys_attrs:
+        out["createdAt"] = sub.get("createdAt")
+        out["modifiedAt"] = sub.get("modifiedAt")
     return out
 
 
