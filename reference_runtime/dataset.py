@@ -1,8 +1,8 @@
 """The bundled MNIST subset and its fixed train / held-out split.
 
-``data/mnist-8k.npz`` holds 8,000 MNIST digits (see ``data/SOURCES.md``). The split never changes: 7,000 digits
-train the model and 1,000 are held out. Published accuracy is measured on the held-out part, and the demo
-publishes held-out digits as sample images, so the model has never seen any digit the demo shows.
+``data/mnist-8k.npz`` holds 8,000 MNIST digits (see ``data/SOURCES.md``). The split never changes: 7,000
+digits train the model and 1,000 are held out. Published accuracy is measured on the held-out part, and the
+demo publishes held-out digits as sample images, so the model has never seen any digit the demo shows.
 
 Which digits are held out is decided by hashing each index with a fixed salt and holding out the 1,000
 smallest hashes. Unlike a seeded NumPy permutation, this cannot change with a NumPy release, and anyone can
@@ -56,7 +56,7 @@ def load_mnist(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
 def split_indices(
     n_samples: int = DATASET_SIZE, holdout_size: int = HOLDOUT_SIZE
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted index arrays ``(train_idx, holdout_idx)`` of the fixed split; disjoint, together ``range(n)``."""
+    """Sorted index arrays ``(train_idx, holdout_idx)`` of the fixed split: disjoint, together all indices."""
     if not 0 < holdout_size < n_samples:
         raise ValueError(f"holdout_size must be between 1 and {n_samples - 1}, got {holdout_size}")
     keys = [hashlib.sha256(f"{SPLIT_SALT}:{i}".encode()).digest() for i in range(n_samples)]

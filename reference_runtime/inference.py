@@ -1,8 +1,8 @@
 """Digit recognition with the published ONNX model, through ONNX Runtime.
 
 The model file is checked against the SHA-256 its MLModel entity announces before it is loaded: the runtime
-only ever runs the artifact that was evaluated and described. The bytes that were hashed are the bytes that are
-loaded, so the file cannot be swapped between the check and the load.
+only ever runs the artifact that was evaluated and described. The bytes that were hashed are the bytes that
+are loaded, so the file cannot be swapped between the check and the load.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import onnxruntime as ort
@@ -29,6 +30,7 @@ __all__ = [
     "Prediction",
     "default_mlmodel_path",
     "default_model_path",
+    "load_classifier",
     "load_mlmodel_entity",
     "sha256_file",
 ]
@@ -43,7 +45,7 @@ BATCH_CHUNK = 256
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(ValueError):
     """The model artifact is not the one expected (checksum mismatch) or not a usable digit model."""
 
 
@@ -165,8 +167,8 @@ class DigitClassifier:
         return self._predict_tensors(preprocess_array(image)[np.newaxis])[0]
 
     def predict_batch(self, arrays: Sequence[np.ndarray] | np.ndarray) -> list[Prediction]:
-        """Predictions for already-preprocessed tensors: a sequence of (1, 28, 28) float32 arrays as returned by
-        ``preprocess_image`` / ``preprocess_array``, or one stacked (N, 1, 28, 28) array."""
+        """Predictions for already-preprocessed tensors: a sequence of (1, 28, 28) float32 arrays as returned
+        by ``preprocess_image`` / ``preprocess_array``, or one stacked (N, 1, 28, 28) array."""
         if isinstance(arrays, np.ndarray) and arrays.ndim == 4:
             batch = arrays
         else:
@@ -202,3 +204,22 @@ class DigitClassifier:
             Prediction(digit=int(d), confidence=float(p[d]), scores=[float(v) for v in p])
             for d, p in zip(digits, probs, strict=True)
         ]
+
+
+def load_classifier(
+    entity_path: str | os.PathLike[str] | None = None, **kwargs: Any
+) -> tuple[DigitClassifier, dict[str, Any]]:
+    """The classifier and the MLModel entity it implements (default: the committed pair).
+
+    The artifact is the file named by the last segment of the entity's ``modelUrl`` in the entity's folder,
+    else the committed model. Either way it must match the entity's ``modelSha256`` or loading fails.
+    Raises ``ValueError`` (``ModelIntegrityError`` included) when the pair cannot be used.
+    """
+    entity = load_mlmodel_entity(entity_path)
+    model_path = default_model_path()
+    if entity_path is not None:
+        name = PurePosixPath(urlsplit(str(entity.get("modelUrl", ""))).path).name
+        beside = Path(entity_path).resolve().parent / name
+        if name and beside.is_file():
+            model_path = beside
+    return DigitClassifier(model_path, entity["modelSha256"], **kwargs), entity

@@ -95,9 +95,7 @@ def _check_dimensions(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise ImageError(f"image has no pixels ({width}×{height})")
     if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
-        raise ImageError(
-            f"image is {width}×{height} pixels; the limit is {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}"
-        )
+        raise ImageError(f"image is {width}×{height} pixels; the limit is {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}")
 
 
 def _unit_float(arr: np.ndarray) -> np.ndarray:
@@ -132,17 +130,18 @@ def _open(data: bytes) -> Image.Image:
         # Restricting the formats keeps Pillow's less-used decoders away from untrusted bytes.
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
-        raise ImageError(f"not a PNG or JPEG image ({size} bytes starting with {bytes(data[:8])!r})") from None
+        start = bytes(data[:8])
+        raise ImageError(f"not a PNG or JPEG image ({size} bytes starting with {start!r})") from None
     except Image.DecompressionBombError as err:
         raise ImageError(f"image is too large to decode: {err}") from None
     except Exception as err:  # a damaged header can make a decoder fail in many ways
-        raise ImageError(f"cannot read the image header: {err}") from None
+        raise ImageError(f"image header is truncated or corrupt: {err}") from None
     # Opening only parsed the header: check the size before any pixel is decompressed.
     width, height = image.size
     _check_dimensions(width, height)
     try:
         image.load()
-    except Exception as err:  # truncated or corrupt pixel data; Pillow raises OSError, SyntaxError, EOFError...
+    except Exception as err:  # truncated or corrupt data: Pillow raises OSError, SyntaxError, EOFError...
         raise ImageError(f"{image.format} image is truncated or corrupt: {err}") from None
     return image
 
@@ -240,8 +239,8 @@ def _fit_box(ink: np.ndarray) -> np.ndarray:
     """Scale so the longer side is BOX_SIDE, keeping the aspect ratio (MNIST's 20×20 box)."""
     height, width = ink.shape
     scale = BOX_SIDE / max(height, width)
-    new_height = max(1, int(math.floor(height * scale + 0.5)))
-    new_width = max(1, int(math.floor(width * scale + 0.5)))
+    new_height = max(1, math.floor(height * scale + 0.5))
+    new_width = max(1, math.floor(width * scale + 0.5))
     if (new_height, new_width) == (height, width):
         return ink  # already MNIST-sized: resampling would only blur it
     as_image = Image.fromarray(ink.astype(np.float32))  # float32 -> Pillow mode "F"
@@ -253,10 +252,10 @@ def _fit_box(ink: np.ndarray) -> np.ndarray:
 def _saturate(ink: np.ndarray) -> np.ndarray:
     """Scale so that typical ink, not the single strongest pixel, is full ink.
 
-    MNIST strokes are saturated: three quarters of a digit's ink pixels are at 0.97 or more. A thin stroke that
-    was anti-aliased down to a few pixels (a browser canvas scaled to 28×28) or dimmed by resizing is not, and
-    the model reads such faint digits badly. Dividing by the 75th percentile of the ink leaves MNIST digits
-    practically unchanged and brings faint strokes back to MNIST's level.
+    MNIST strokes are saturated: three quarters of a digit's ink pixels are at 0.97 or more. A thin stroke
+    that was anti-aliased down to a few pixels (a browser canvas scaled to 28×28) or dimmed by resizing is
+    not, and the model reads such faint digits badly. Dividing by the 75th percentile of the ink leaves MNIST
+    digits practically unchanged and brings faint strokes back to MNIST's level.
     """
     strokes = ink[ink > 0.0]
     if strokes.size == 0:
@@ -273,8 +272,8 @@ def _centre(ink: np.ndarray) -> np.ndarray:
     ys, xs = np.indices(ink.shape)
     com_y = float((ys * ink).sum() / total)
     com_x = float((xs * ink).sum() / total)
-    top = min(max(int(math.floor(CENTRE - com_y + 0.5)), 0), FIELD_SIDE - height)
-    left = min(max(int(math.floor(CENTRE - com_x + 0.5)), 0), FIELD_SIDE - width)
+    top = min(max(math.floor(CENTRE - com_y + 0.5), 0), FIELD_SIDE - height)
+    left = min(max(math.floor(CENTRE - com_x + 0.5), 0), FIELD_SIDE - width)
     field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.float64)
     field[top : top + height, left : left + width] = ink
     return field

@@ -1,8 +1,8 @@
 """Train the reference digit CNN and publish it: ONNX artifact, MLModel entity and training report.
 
-Reproducibility is the point of this module: the same seed on the same software gives the same weights. That is
-why the data order and augmentation draw from one seeded generator, there are no data-loader workers, the
-thread count is fixed, and PyTorch runs in deterministic mode.
+Reproducibility is the point of this module: the same seed on the same software gives the same weights.
+That is why the data order and augmentation draw from one seeded generator, there are no data-loader
+workers, the thread count is fixed, and PyTorch runs in deterministic mode.
 
 Everything in ``mlmodel.json`` is computed from the run (checksums, sample counts, held-out metrics) except
 constant descriptive fields. Metrics are measured on the exported ONNX model through ``DigitClassifier``,
@@ -23,6 +23,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,9 @@ __all__ = [
     "TrainingReport",
     "TrainingUnavailableError",
     "build_mlmodel_entity",
+    "build_model",
+    "default_out_dir",
+    "export_onnx",
     "fit",
     "main",
     "preprocess_dataset",
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 TARGET_ACCURACY = 0.98
-DEFAULT_EPOCHS = 12
+DEFAULT_EPOCHS = 15
 BATCH_SIZE = 64
 MAX_LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 1e-4
@@ -62,7 +66,7 @@ OPSET = 18
 MAX_ROTATION_DEG = 12.0
 MAX_SCALE_DELTA = 0.1
 MAX_SHIFT_PX = 2.0
-THINNER_PROBABILITY = 0.3
+THINNER_PROBABILITY = 0.5
 THICKER_PROBABILITY = 0.1
 
 MODEL_ID = "urn:ngsi-ld:MLModel:digits-cnn"
@@ -119,7 +123,7 @@ def _import_torch() -> Any:
     try:
         import torch
     except ImportError as err:
-        raise TrainingUnavailableError(f"training needs PyTorch, which is not installed: {INSTALL_HINT}") from err
+        raise TrainingUnavailableError(f"PyTorch is not installed; to train, run: {INSTALL_HINT}") from err
     return torch
 
 
@@ -128,21 +132,25 @@ def default_out_dir() -> Path:
 
 
 def build_model(torch: Any) -> Any:
-    """A small CNN (~60k parameters, ~0.25 MB): three conv blocks 28->14->7->3, then two dense layers."""
+    """A small CNN (~240k parameters, ~1 MB as ONNX): three conv blocks 28->14->7->3, two dense layers.
+
+    A quarter of this width reaches about 98.7 % on the held-out digits; this size gets about 99 % and still
+    trains in about a minute and a half on one CPU thread.
+    """
     nn = torch.nn
 
     def block(c_in: int, c_out: int) -> list[Any]:
         return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
 
     return nn.Sequential(
-        *block(1, 16),
-        *block(16, 32),
+        *block(1, 32),
         *block(32, 64),
+        *block(64, 128),
         nn.Flatten(),
         nn.Dropout(0.3),
-        nn.Linear(64 * 3 * 3, 64),
+        nn.Linear(128 * 3 * 3, 128),
         nn.ReLU(),
-        nn.Linear(64, 10),
+        nn.Linear(128, 10),
     )
 
 
@@ -204,7 +212,7 @@ def fit(
     num_threads: int = 1,
     augment: bool = True,
 ) -> tuple[Any, list[float]]:
-    """Train a fresh CNN on preprocessed tensors (N, 1, 28, 28); returns (model in eval mode, loss per epoch)."""
+    """Train a fresh CNN on preprocessed tensors (N, 1, 28, 28); return (model in eval mode, epoch losses)."""
     torch = _import_torch()
     if len(tensors) != len(labels) or len(labels) == 0:
         raise ValueError("tensors and labels must be non-empty and of the same length")
@@ -256,7 +264,10 @@ def export_onnx(model: Any, path: Path) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=".digits-", suffix=".onnx", dir=path.parent)
     os.close(fd)
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # the exporter reports its progress on stdout
+        # The exporter reports progress on stdout and raises deprecation warnings about its own internals,
+        # which nobody running training can act on.
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
             torch.onnx.export(
                 head,
                 (example,),
@@ -316,10 +327,10 @@ def build_mlmodel_entity(
         "type": "MLModel",
         "name": "Handwritten digit recognition (CNN)",
         "description": (
-            f"Small convolutional network ({parameter_count:,} parameters) that recognises one handwritten "
-            "digit 0-9. Input: the image normalised as MNIST (ink bright on dark, fitted into 20×20, centred by "
-            f"centre of mass in 28×28). Trained on {train_samples:,} MNIST digits; accuracy {accuracy:.1%} on "
-            f"{holdout_samples:,} held-out digits."
+            f"Small convolutional network ({parameter_count:,} parameters) that recognises one "
+            "handwritten digit 0-9. Input: the image normalised as MNIST (ink bright on dark, fitted into "
+            f"20×20, centred by centre of mass in 28×28). Trained on {train_samples:,} MNIST digits; "
+            f"accuracy {accuracy:.1%} on {holdout_samples:,} held-out digits."
         ),
         "typeOfAlgorithm": "classification",
         "algorithm": "CNN",
@@ -523,9 +534,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"default: {DEFAULT_EPOCHS}")
     parser.add_argument(
-        "--out-dir", type=Path, default=None, help="where to write the artifacts (default: reference_runtime/model)"
+        "--out-dir", type=Path, default=None, help="artifact folder (default: reference_runtime/model)"
     )
-    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads; results depend on it (default: 1)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="PyTorch threads; the weights depend on it (default: 1)"
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.threads < 1:
         parser.error("--epochs and --threads must be at least 1")

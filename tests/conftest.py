@@ -50,13 +50,21 @@ class RunningServer:
         self.thread.join(timeout=_START_TIMEOUT)
 
 
-def start_server(app: ASGIApp) -> RunningServer:
-    # Bind first, so the port is known before uvicorn starts and no other process can take it meanwhile.
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the listening socket
-    # says TCP explicitly; without it every response with a body waits ~40 ms for a delayed ACK.
+def loopback_socket() -> socket.socket:
+    """A socket bound to an ephemeral loopback port, for an app that must know its own URL before it starts.
+
+    proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the listening socket
+    says TCP explicitly; without it every response with a body waits ~40 ms for a delayed ACK.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def start_server(app: ASGIApp, sock: socket.socket | None = None) -> RunningServer:
+    # Bind first, so the port is known before uvicorn starts and no other process can take it meanwhile.
+    sock = sock or loopback_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
@@ -72,11 +80,11 @@ def start_server(app: ASGIApp) -> RunningServer:
 
 
 @pytest.fixture
-def serve_app() -> Iterator[Callable[[ASGIApp], RunningServer]]:
+def serve_app() -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
-    def serve(app: ASGIApp) -> RunningServer:
-        running = start_server(app)
+    def serve(app: ASGIApp, sock: socket.socket | None = None) -> RunningServer:
+        running = start_server(app, sock)
         started.append(running)
         return running
 

@@ -1,0 +1,253 @@
+"""The MLOps loop end to end on real digits: embedded broker, model service and consumer, over loopback HTTP."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from reference_runtime.app import create_app
+from reference_runtime.dataset import holdout
+from reference_runtime.inference import load_classifier
+from reference_runtime.ngsi_client import link_header
+from reference_runtime.service import ModelService, ServiceConfig
+from reference_runtime.subscriptions import deterministic_id
+from sdmtool import validate
+from sdmtool.forms import to_key_values, to_normalized
+from sdmtool.resources import SUBJECT_CONTEXT_URL
+from tests.conftest import NotificationReceiver, RunningServer, loopback_socket
+
+HEADERS = {"Link": link_header(SUBJECT_CONTEXT_URL)}
+QUERY_ID = "urn:ngsi-ld:SubscriptionQuery:test"
+PROCESSING_ID = "urn:ngsi-ld:MLProcessing:test"
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class Broker:
+    """Synchronous NGSI-LD calls for the test's consumer and producer roles."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url + "/ngsi-ld/v1", headers=HEADERS, timeout=5.0)
+
+    def create(self, entity: dict[str, Any]) -> None:
+        response = self.http.post("/entities", json=to_normalized(entity))
+        assert response.status_code == 201, response.text
+
+    def get(self, entity_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/entities/{entity_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def get_kv(self, entity_id: str) -> dict[str, Any]:
+        return to_key_values(self.get(entity_id))
+
+    def subscribe(self, subscription: dict[str, Any]) -> None:
+        response = self.http.post("/subscriptions", json=subscription)
+        assert response.status_code == 201, response.text
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self.http.get("/subscriptions").json()
+
+    def wait_for(self, entity_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            entity = self.get_kv(entity_id)
+            if check(entity):
+                return entity
+            assert time.monotonic() < deadline, f"timed out; last state of {entity_id}: {entity}"
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def classifier_and_model() -> tuple[Any, dict[str, Any]]:
+    return load_classifier(None)
+
+
+@pytest.fixture
+def start_runtime(
+    serve_app: Callable[..., RunningServer], broker_url: str, classifier_and_model: tuple[Any, dict[str, Any]]
+) -> Callable[[], RunningServer]:
+    def start() -> RunningServer:
+        classifier, entity = classifier_and_model
+        sock = loopback_socket()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        config = ServiceConfig(broker_url=broker_url, public_url=url, status_interval=0.1)
+        return serve_app(create_app(ModelService(config, classifier, entity)), sock)
+
+    return start
+
+
+def provision(broker: Broker, model_id: str, *, query: dict[str, Any] | None = None, **processing: Any) -> None:
+    broker.create({
+        "id": QUERY_ID,
+        "type": "SubscriptionQuery",
+        "entities": [{"type": "HandwritingDigit"}],
+        "watchedAttributes": ["imagePath"],
+        "notification": {"attributes": ["imagePath", "imageMetadata"], "format": "keyValues"},
+        **(query or {}),
+    })
+    broker.create({
+        "id": PROCESSING_ID,
+        "type": "MLProcessing",
+        "refMLModel": model_id,
+        "refSubscriptionQuery": QUERY_ID,
+        "processingStatus": "pending",
+        **processing,
+    })
+
+
+def publish_digits(broker: Broker, folder: Path, count: int, offset: int = 0) -> dict[str, int]:
+    images, labels = holdout()
+    truth = {}
+    for index in range(offset, offset + count):
+        path = folder / f"digit-{index}.png"
+        path.write_bytes(png(images[index]))
+        entity_id = f"urn:ngsi-ld:HandwritingDigit:t{index}"
+        broker.create({
+            "id": entity_id,
+            "type": "HandwritingDigit",
+            "imagePath": path.as_uri(),
+            "imageMetadata": {"mediaType": "image/png", "width": 28, "height": 28},
+        })
+        truth[entity_id] = int(labels[index])
+    return truth
+
+
+def test_digits_are_predicted_and_written_back_without_loops(
+    broker_url: str, start_runtime: Callable[[], RunningServer], notification_receiver: NotificationReceiver,
+    classifier_and_model: tuple[Any, dict[str, Any]], tmp_path: Path,
+) -> None:
+    classifier, model = classifier_and_model
+    broker = Broker(broker_url)
+    start_runtime()
+
+    # The runtime registered its MLModel (steps 6-7), pointing at the artifact it serves.
+    registered = broker.get_kv(model["id"])
+    assert registered["modelSha256"] == model["modelSha256"]
+    assert registered["modelUrl"].endswith("/artifacts/digits-cnn.onnx")
+    artifact = httpx.get(registered["modelUrl"])
+    assert artifact.status_code == 200 and artifact.content == classifier.model_path.read_bytes()
+
+    broker.subscribe({
+        "type": "Subscription",
+        "entities": [{"type": "HandwritingDigit"}],
+        "watchedAttributes": ["predictedDigit"],
+        "notification": {"format": "keyValues", "attributes": ["predictedDigit"],
+                         "endpoint": {"uri": notification_receiver.endpoint(), "accept": "application/json"}},
+    })
+    provision(broker, model["id"])
+    broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
+
+    count = 20
+    truth = publish_digits(broker, tmp_path, count)
+    received = notification_receiver.wait_for(count, timeout=20)
+    predicted = {e["id"]: e["predictedDigit"] for r in received for e in r.body["data"]}
+    assert predicted.keys() == truth.keys()
+    assert sum(predicted[k] == truth[k] for k in truth) >= count - 1
+
+    # What was written is exactly what the model says for that image, with every output the model declares.
+    images, _ = holdout()
+    first = broker.get_kv("urn:ngsi-ld:HandwritingDigit:t0")
+    offline = classifier.predict(png(images[0]))
+    assert first["predictedDigit"] == offline.digit
+    assert first["confidence"] == pytest.approx(offline.confidence, abs=1e-6)
+    assert len(first["digitScores"]) == 10 and sum(first["digitScores"]) == pytest.approx(1.0, abs=1e-4)
+    assert first["refMLModel"] == model["id"] and first["modelVersion"] == model["version"]
+    assert first["imagePath"] == (tmp_path / "digit-0.png").as_uri()
+    normalized = broker.get("urn:ngsi-ld:HandwritingDigit:t0")
+    assert normalized["refMLModel"]["type"] == "Relationship"
+    assert normalized["datePredicted"]["value"]["@type"] == "DateTime"
+
+    # Loop guard: the write-back did not trigger the data subscription again.
+    data_sub = next(s for s in broker.subscriptions() if s["id"] == deterministic_id("data", PROCESSING_ID))
+    assert data_sub["watchedAttributes"] == ["imagePath"]
+    time.sleep(0.3)
+    data_sub = next(s for s in broker.subscriptions() if s["id"] == data_sub["id"])
+    assert data_sub["notification"]["timesSent"] == count
+    notification_receiver.assert_nothing_more(count)
+
+    # The job's counters follow the work.
+    status = broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == count)
+    assert status["failedCount"] == 0 and status["processingStatus"] == "active"
+    assert "dateLastProcessed" in status
+
+    # Every entity the loop touched is valid against the schemas.
+    for entity_type in ("MLModel", "MLProcessing", "SubscriptionQuery", "HandwritingDigit"):
+        entities = broker.http.get("/entities", params={"type": entity_type, "limit": 1000}).json()
+        assert entities
+        assert [f for f in validate(entities) if f.is_error] == []
+
+
+def test_a_missing_image_is_counted_as_failed(
+    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict], tmp_path: Path,
+) -> None:
+    broker = Broker(broker_url)
+    start_runtime()
+    provision(broker, classifier_and_model[1]["id"])
+    broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
+    broker.create({"id": "urn:ngsi-ld:HandwritingDigit:gone", "type": "HandwritingDigit",
+                   "imagePath": (tmp_path / "nowhere.png").as_uri()})
+    status = broker.wait_for(PROCESSING_ID, lambda e: e.get("failedCount") == 1)
+    assert "nowhere.png" in status["lastError"]
+    assert "predictedDigit" not in broker.get_kv("urn:ngsi-ld:HandwritingDigit:gone")
+
+
+def test_results_go_to_the_output_entity_when_one_is_named(
+    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict], tmp_path: Path,
+) -> None:
+    broker = Broker(broker_url)
+    start_runtime()
+    target = "urn:ngsi-ld:HandwritingDigit:latest-result"
+    broker.create({"id": target, "type": "HandwritingDigit"})
+    provision(broker, classifier_and_model[1]["id"], refOutputEntity=target)
+    broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
+    truth = publish_digits(broker, tmp_path, 1)
+    (source_id, label), = truth.items()
+    result = broker.wait_for(target, lambda e: "predictedDigit" in e)
+    assert result["predictedDigit"] == label
+    assert "predictedDigit" not in broker.get_kv(source_id)
+
+
+def test_a_query_that_would_loop_fails_the_job(
+    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict],
+) -> None:
+    broker = Broker(broker_url)
+    start_runtime()
+    # Slide 19 of the talk watches the outputs; the runtime must refuse to subscribe that way.
+    provision(broker, classifier_and_model[1]["id"], query={"watchedAttributes": ["predictedDigit", "confidence"]})
+    status = broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "failed")
+    assert "loop" in status["lastError"]
+    assert not any(s["id"] == deterministic_id("data", PROCESSING_ID) for s in broker.subscriptions())
+
+
+def test_a_restarted_runtime_takes_its_jobs_back_without_duplicates(
+    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict],
+    tmp_path: Path,
+) -> None:
+    broker = Broker(broker_url)
+    first = start_runtime()
+    provision(broker, classifier_and_model[1]["id"])
+    broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
+    publish_digits(broker, tmp_path, 2)
+    broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == 2)
+    first.stop()
+
+    start_runtime()  # a new process would do the same: register again, reconcile the existing job
+    truth = publish_digits(broker, tmp_path, 1, offset=2)
+    (entity_id, label), = truth.items()
+    assert broker.wait_for(entity_id, lambda e: "predictedDigit" in e)["predictedDigit"] == label
+    assert broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == 3)["failedCount"] == 0
+    ids = [s["id"] for s in broker.subscriptions()]
+    assert len(ids) == len(set(ids)) == 2  # one control and one data subscription, whatever happened
