@@ -26,8 +26,12 @@ log = logging.getLogger("sdm-runtime")
 def problem(status: int, title: str, detail: str, kind: str = "BadRequestData") -> JSONResponse:
     """An RFC 7807 ProblemDetails answer with the NGSI-LD error type names."""
     return JSONResponse(
-        {"type": f"https://uri.etsi.org/ngsi-ld/errors/{kind}", "title": title, "status": status,
-         "detail": detail},
+        {
+            "type": f"https://uri.etsi.org/ngsi-ld/errors/{kind}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+        },
         status_code=status,
         media_type="application/json",
     )
@@ -54,7 +58,9 @@ async def _json_body(request: Request) -> Any:
     try:
         return orjson.loads(await _read_body(request))
     except orjson.JSONDecodeError as err:
-        raise RequestError(problem(400, "Invalid JSON", str(err), "InvalidRequest")) from err
+        raise RequestError(
+            problem(400, "Invalid JSON", f"the body is not valid JSON: {err}", "InvalidRequest")
+        ) from err
 
 
 async def _image_from_request(request: Request) -> bytes:
@@ -64,13 +70,17 @@ async def _image_from_request(request: Request) -> bytes:
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("image")
             if not isinstance(upload, UploadFile):
-                raise RequestError(problem(400, "Missing image", "the multipart body has no file field 'image'"))
+                raise RequestError(
+                    problem(400, "Missing image", "the multipart body has no file field 'image'")
+                )
             data = await upload.read(MAX_IMAGE_BYTES + 1)
     elif content_type in ("application/json", "application/ld+json"):
         payload = await _json_body(request)
         encoded = payload.get("imageDataB64") if isinstance(payload, dict) else None
         if not isinstance(encoded, str):
-            raise RequestError(problem(400, "Missing image", "the JSON body needs a string member imageDataB64"))
+            raise RequestError(
+                problem(400, "Missing image", "the JSON body needs a string member imageDataB64")
+            )
         try:
             data = decode_data_uri(encoded)
         except ImageSourceError as err:
@@ -78,12 +88,19 @@ async def _image_from_request(request: Request) -> bytes:
     elif content_type.startswith("image/") or content_type == "application/octet-stream":
         data = await _read_body(request, MAX_IMAGE_BYTES)
     else:
-        raise RequestError(problem(
-            415, "Unsupported media type",
-            f"send the image as image/*, multipart/form-data (field 'image') or JSON; got {content_type or 'none'}",
-            "InvalidRequest"))
+        raise RequestError(
+            problem(
+                415,
+                "Unsupported media type",
+                "send the image as image/*, as multipart/form-data (field 'image') or as JSON; "
+                f"got {content_type or 'no content type'}",
+                "InvalidRequest",
+            )
+        )
     if len(data) > MAX_IMAGE_BYTES:
-        raise RequestError(problem(413, "Payload too large", f"the image is larger than {MAX_IMAGE_BYTES} bytes"))
+        raise RequestError(
+            problem(413, "Payload too large", f"the image is larger than {MAX_IMAGE_BYTES} bytes")
+        )
     if not data:
         raise RequestError(problem(400, "Missing image", "the request carries no image"))
     return data
@@ -98,13 +115,15 @@ def create_app(service: ModelService) -> Starlette:
             return err.response
         except ImageError as err:
             return problem(422, "Unusable image", str(err))
-        return JSONResponse({
-            "predictedDigit": prediction.digit,
-            "confidence": prediction.confidence,
-            "scores": prediction.scores,
-            "model": service.model_id,
-            "modelVersion": service.model.get("version"),
-        })
+        return JSONResponse(
+            {
+                "predictedDigit": prediction.digit,
+                "confidence": prediction.confidence,
+                "scores": prediction.scores,
+                "model": service.model_id,
+                "modelVersion": service.model.get("version"),
+            }
+        )
 
     async def control(request: Request) -> Response:
         # Answer exactly 200 whatever happens: some brokers count any other status as a failed delivery.
@@ -134,15 +153,21 @@ def create_app(service: ModelService) -> Starlette:
         return FileResponse(service.classifier.model_path, media_type="application/octet-stream")
 
     async def health(request: Request) -> Response:
-        return JSONResponse({
-            "status": "ok",
-            "model": service.model_id,
-            "modelVersion": service.model.get("version"),
-            "jobs": {
-                job.processing_id: {"status": job.status, "processed": job.processed, "failed": job.failed}
-                for job in service.jobs.values()
-            },
-        })
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model": service.model_id,
+                "modelVersion": service.model.get("version"),
+                "jobs": {
+                    job.processing_id: {
+                        "status": job.status,
+                        "processed": job.processed,
+                        "failed": job.failed,
+                    }
+                    for job in service.jobs.values()
+                },
+            }
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

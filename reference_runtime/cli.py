@@ -42,9 +42,17 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=1026, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--db", "db_path", default="var/broker.sqlite", show_default=True, type=click.Path(dir_okay=False),
-              help="SQLite file holding entities and subscriptions.")
+@click.option(
+    "--port", default=1026, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
+)
+@click.option(
+    "--db",
+    "db_path",
+    default="var/broker.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite file holding entities and subscriptions.",
+)
 def broker(host: str, port: int, db_path: str) -> None:
     """Run the embedded NGSI-LD broker (a subset of the API, persisted in SQLite)."""
     from reference_runtime.broker.server import run
@@ -54,17 +62,32 @@ def broker(host: str, port: int, db_path: str) -> None:
 
 
 @main.command()
-@click.option("--broker", "broker_url", default="http://127.0.0.1:1026", show_default=True,
-              help="Base URL of the NGSI-LD broker (Orion-LD, Scorpio, Stellio or the embedded one).")
+@click.option(
+    "--broker",
+    "broker_url",
+    default="http://127.0.0.1:1026",
+    show_default=True,
+    help="Base URL of the NGSI-LD broker (Orion-LD, Scorpio, Stellio or the embedded one).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--public-url", default=None,
-              help="URL at which the broker reaches this service [default: http://HOST:PORT].")
-@click.option("--model-entity", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="MLModel entity (keyValues JSON) to register [default: the bundled digit model].")
+@click.option(
+    "--port", default=5001, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
+@click.option(
+    "--public-url",
+    default=None,
+    help="URL at which the broker reaches this service [default: http://HOST:PORT].",
+)
+@click.option(
+    "--model-entity",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="MLModel entity (keyValues JSON) to register [default: the bundled digit model].",
+)
 @click.option("--wait", default=15.0, show_default=True, help="Seconds to wait for the broker at start.")
-def serve(broker_url: str, host: str, port: int, public_url: str | None, model_entity: Path | None,
-          wait: float) -> None:
+def serve(
+    broker_url: str, host: str, port: int, public_url: str | None, model_entity: Path | None, wait: float
+) -> None:
     """Run the model service: register the model, follow its MLProcessing jobs, serve /predict."""
     import uvicorn
 
@@ -111,18 +134,30 @@ def predict(images: tuple[Path, ...]) -> None:
             click.echo(f"{path}: error: {err}", err=True)
             failed = True
             continue
-        click.echo(json.dumps({"file": str(path), "predictedDigit": result.digit,
-                               "confidence": round(result.confidence, 6)}))
+        click.echo(
+            json.dumps(
+                {"file": str(path), "predictedDigit": result.digit, "confidence": round(result.confidence, 6)}
+            )
+        )
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @main.command()
-@click.option("--count", default=200, show_default=True, type=click.IntRange(1, 1000),
-              help="How many held-out MNIST digits to publish.")
+@click.option(
+    "--count",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="How many held-out MNIST digits to publish.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for the predictions.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to keep the broker database and the images [default: a temporary folder].")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to keep the broker database and the images [default: a temporary folder].",
+)
 def demo(count: int, as_json: bool, timeout: float, workdir: Path | None) -> None:
     """Run the whole loop on the embedded broker with real handwritten digits and print a summary."""
     from reference_runtime.demo import format_summary, run_demo

@@ -110,7 +110,9 @@ def child_process(args: list[str], log_path: Path) -> Iterator[subprocess.Popen[
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "reference_runtime.cli", *args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         try:
             yield process
@@ -179,10 +181,14 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
     consumer = Consumer()
 
     with (
-        child_process(["broker", "--port", str(broker_port), "--db", str(workdir / "broker.sqlite")],
-                      workdir / "broker.log"),
-        child_process(["serve", "--broker", broker_url, "--port", str(runtime_port), "--wait", "30"],
-                      workdir / "runtime.log"),
+        child_process(
+            ["broker", "--port", str(broker_port), "--db", str(workdir / "broker.sqlite")],
+            workdir / "broker.log",
+        ),
+        child_process(
+            ["serve", "--broker", broker_url, "--port", str(runtime_port), "--wait", "30"],
+            workdir / "runtime.log",
+        ),
     ):
         async with (
             httpx.AsyncClient(timeout=5.0) as http,
@@ -193,38 +199,51 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
                 lambda: _json_or_none(http.get(runtime_url + "/health")), "the model service", 60, 0.1
             )
             model_id = health["model"]
-            say(f"broker {broker_url}, model service {runtime_url}, model {model_id} v{health['modelVersion']}")
+            say(f"broker {broker_url}, model service {runtime_url}, model {model_id}")
 
             # Step 12-13: the consumer subscribes to the predictions (never to the inputs).
-            await broker.create_subscription({
-                "id": "urn:ngsi-ld:Subscription:demo-consumer",
-                "type": "Subscription",
-                "entities": [{"type": "HandwritingDigit"}],
-                "watchedAttributes": ["predictedDigit"],
-                "notification": {
-                    "attributes": ["predictedDigit", "confidence", "datePredicted"],
-                    "format": "keyValues",
-                    "endpoint": {"uri": f"http://127.0.0.1:{consumer_port}/notify", "accept": "application/json"},
-                },
-            })
+            await broker.create_subscription(
+                {
+                    "id": "urn:ngsi-ld:Subscription:demo-consumer",
+                    "type": "Subscription",
+                    "entities": [{"type": "HandwritingDigit"}],
+                    "watchedAttributes": ["predictedDigit"],
+                    "notification": {
+                        "attributes": ["predictedDigit", "confidence", "datePredicted"],
+                        "format": "keyValues",
+                        "endpoint": {
+                            "uri": f"http://127.0.0.1:{consumer_port}/notify",
+                            "accept": "application/json",
+                        },
+                    },
+                }
+            )
             # Step 10-11: what to process, with which model.
-            await broker.upsert_entity(to_normalized({
-                "id": QUERY_ID,
-                "type": "SubscriptionQuery",
-                "subscriptionName": "Handwritten digits to recognise",
-                "entities": [{"type": "HandwritingDigit"}],
-                "watchedAttributes": ["imagePath"],
-                "notification": {"attributes": ["imagePath", "imageMetadata"], "format": "keyValues"},
-            }))
-            await broker.upsert_entity(to_normalized({
-                "id": PROCESSING_ID,
-                "type": "MLProcessing",
-                "name": "Demo: recognise handwritten digits",
-                "refMLModel": model_id,
-                "refSubscriptionQuery": QUERY_ID,
-                "objective": "Write the recognised digit back to every HandwritingDigit entity",
-                "processingStatus": "pending",
-            }))
+            await broker.upsert_entity(
+                to_normalized(
+                    {
+                        "id": QUERY_ID,
+                        "type": "SubscriptionQuery",
+                        "subscriptionName": "Handwritten digits to recognise",
+                        "entities": [{"type": "HandwritingDigit"}],
+                        "watchedAttributes": ["imagePath"],
+                        "notification": {"attributes": ["imagePath", "imageMetadata"], "format": "keyValues"},
+                    }
+                )
+            )
+            await broker.upsert_entity(
+                to_normalized(
+                    {
+                        "id": PROCESSING_ID,
+                        "type": "MLProcessing",
+                        "name": "Demo: recognise handwritten digits",
+                        "refMLModel": model_id,
+                        "refSubscriptionQuery": QUERY_ID,
+                        "objective": "Write the recognised digit back to every HandwritingDigit entity",
+                        "processingStatus": "pending",
+                    }
+                )
+            )
 
             async def job_active() -> bool:
                 processing = await broker.get_entity(PROCESSING_ID, key_values=True)
@@ -249,8 +268,13 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
                     "id": entity_id,
                     "type": "HandwritingDigit",
                     "imagePath": path.resolve().as_uri(),
-                    "imageMetadata": {"mediaType": "image/png", "width": 28, "height": 28, "colorMode": "L",
-                                      "sizeBytes": len(png)},
+                    "imageMetadata": {
+                        "mediaType": "image/png",
+                        "width": 28,
+                        "height": 28,
+                        "colorMode": "L",
+                        "sizeBytes": len(png),
+                    },
                     "annotatedDigit": int(labels[index]),
                 }
                 truth[entity_id] = int(labels[index])
@@ -259,8 +283,9 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
             say(f"published {count} digits; waiting for the predictions")
 
             with contextlib.suppress(TimeoutError):
-                await wait_until(lambda: asyncio.sleep(0, len(consumer.received) >= count),
-                                 "the predictions", timeout)
+                await wait_until(
+                    lambda: asyncio.sleep(0, len(consumer.received) >= count), "the predictions", timeout
+                )
 
             async def counters_flushed() -> bool:
                 processing = await broker.get_entity(PROCESSING_ID, key_values=True)
@@ -304,8 +329,9 @@ def validate_dump(dump_path: Path) -> int:
     return len({(f.file, f.entity_id) for f in findings if f.severity == "error"})
 
 
-def run_demo(*, count: int = 200, timeout: float = 90.0, workdir: Path | None = None,
-             progress: bool = True) -> Summary:
+def run_demo(
+    *, count: int = 200, timeout: float = 90.0, workdir: Path | None = None, progress: bool = True
+) -> Summary:
     def say(message: str) -> None:
         if progress:
             print(f"[demo] {message}", file=sys.stderr, flush=True)
@@ -324,8 +350,15 @@ def run_demo(*, count: int = 200, timeout: float = 90.0, workdir: Path | None = 
                 say(f"--- last lines of {log} ---\n" + "\n".join(text.splitlines()[-20:]))
         keep = True
         say(f"files kept in {folder}")
-        return Summary(sent=count, predicted=0, correct=0, latencies_ms=[], invalid_entities=0,
-                       validated_entities=0, missing=["(demo aborted)"])
+        return Summary(
+            sent=count,
+            predicted=0,
+            correct=0,
+            latencies_ms=[],
+            invalid_entities=0,
+            validated_entities=0,
+            missing=["(demo aborted)"],
+        )
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)

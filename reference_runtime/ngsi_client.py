@@ -88,8 +88,9 @@ class NgsiClient:
 
     async def get_entity(self, entity_id: str, *, key_values: bool = False) -> dict[str, Any]:
         params = {"options": "keyValues"} if key_values else None
-        response = await self._send("GET", f"/entities/{entity_id}", f"retrieve {entity_id}", ok=(200,),
-                                    params=params)
+        response = await self._send(
+            "GET", f"/entities/{entity_id}", f"retrieve {entity_id}", ok=(200,), params=params
+        )
         return response.json()
 
     async def query_entities(
@@ -114,8 +115,13 @@ class NgsiClient:
     async def append_attrs(self, entity_id: str, attrs: Mapping[str, Any]) -> None:
         # POST .../attrs creates missing attributes and replaces existing ones; PATCH would answer 207 on
         # Orion-LD for attributes that do not exist yet.
-        await self._send("POST", f"/entities/{entity_id}/attrs", f"append attributes to {entity_id}",
-                         ok=(204,), json=dict(attrs))
+        await self._send(
+            "POST",
+            f"/entities/{entity_id}/attrs",
+            f"append attributes to {entity_id}",
+            ok=(204,),
+            json=dict(attrs),
+        )
 
     async def delete_entity(self, entity_id: str) -> None:
         await self._send("DELETE", f"/entities/{entity_id}", f"delete {entity_id}", ok=(204,))
@@ -124,8 +130,13 @@ class NgsiClient:
     async def create_subscription(self, subscription: Mapping[str, Any]) -> bool:
         """Create a subscription; ``False`` when one with the same id exists already."""
         try:
-            await self._send("POST", "/subscriptions", f"create subscription {subscription.get('id')}",
-                             ok=(201,), json=subscription)
+            await self._send(
+                "POST",
+                "/subscriptions",
+                f"create subscription {subscription.get('id')}",
+                ok=(201,),
+                json=subscription,
+            )
         except NgsiError as err:
             if err.status == 409:
                 return False
@@ -134,8 +145,12 @@ class NgsiClient:
 
     async def get_subscription(self, subscription_id: str) -> dict[str, Any] | None:
         try:
-            response = await self._send("GET", f"/subscriptions/{subscription_id}",
-                                        f"retrieve subscription {subscription_id}", ok=(200,))
+            response = await self._send(
+                "GET",
+                f"/subscriptions/{subscription_id}",
+                f"retrieve subscription {subscription_id}",
+                ok=(200,),
+            )
         except NgsiError as err:
             if err.status == 404:
                 return None
@@ -144,8 +159,12 @@ class NgsiClient:
 
     async def delete_subscription(self, subscription_id: str) -> None:
         try:
-            await self._send("DELETE", f"/subscriptions/{subscription_id}",
-                             f"delete subscription {subscription_id}", ok=(204,))
+            await self._send(
+                "DELETE",
+                f"/subscriptions/{subscription_id}",
+                f"delete subscription {subscription_id}",
+                ok=(204,),
+            )
         except NgsiError as err:
             if err.status != 404:
                 raise

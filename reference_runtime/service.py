@@ -234,7 +234,9 @@ class ModelService:
             target = job.output_entity or entity_id
             outputs = self.outputs(prediction)
             attrs = to_normalized({"id": target, "type": str(data.get("type")), **outputs})
-            await self.broker.append_attrs(target, {k: v for k, v in attrs.items() if k not in ("id", "type")})
+            await self.broker.append_attrs(
+                target, {k: v for k, v in attrs.items() if k not in ("id", "type")}
+            )
         except (ImageSourceError, ImageError, NgsiError) as err:
             job.seen.pop((entity_id, location), None)
             job.failed += 1

@@ -65,18 +65,27 @@ def test_every_request_shape_predicts_real_digits(runtime_url: str, model: tuple
             answers = [
                 client.post("/predict", content=raw, headers={"Content-Type": "image/png"}),
                 client.post("/predict", files={"image": ("digit.png", raw, "image/png")}),
-                client.post("/predict", json={
-                    "imageDataB64": "data:image/png;base64," + base64.b64encode(encode(images[index], mode="RGBA")).decode()
-                }),
-                client.post("/predict", content=encode(images[index], "JPEG"), headers={"Content-Type": "image/jpeg"}),
+                client.post(
+                    "/predict",
+                    json={
+                        "imageDataB64": "data:image/png;base64,"
+                        + base64.b64encode(encode(images[index], mode="RGBA")).decode()
+                    },
+                ),
+                client.post(
+                    "/predict", content=encode(images[index], "JPEG"), headers={"Content-Type": "image/jpeg"}
+                ),
             ]
             for answer in answers:
                 shapes += 1
                 assert answer.status_code == 200, answer.text
                 correct += answer.json()["predictedDigit"] == label
         # One digit checked in full detail for each shape.
-        check_answer(client.post("/predict", content=encode(images[0]), headers={"Content-Type": "image/png"}),
-                     int(labels[0]), model[1])
+        check_answer(
+            client.post("/predict", content=encode(images[0]), headers={"Content-Type": "image/png"}),
+            int(labels[0]),
+            model[1],
+        )
     assert correct / shapes >= 0.95
 
 
@@ -93,7 +102,9 @@ def test_every_request_shape_predicts_real_digits(runtime_url: str, model: tuple
         ({"content": b"\0" * (11 * 1024 * 1024), "headers": {"Content-Type": "image/png"}}, 413, "larger"),
     ],
 )
-def test_bad_requests_get_problem_details(runtime_url: str, kwargs: dict[str, Any], status: int, message: str) -> None:
+def test_bad_requests_get_problem_details(
+    runtime_url: str, kwargs: dict[str, Any], status: int, message: str
+) -> None:
     response = httpx.post(runtime_url + "/predict", timeout=30, **kwargs)
     assert response.status_code == status, response.text
     body = response.json()

@@ -1,4 +1,4 @@
-"""The MLOps loop end to end on real digits: embedded broker, model service and consumer, over loopback HTTP."""
+"""The MLOps loop end to end on real digits: embedded broker, model service, consumer, over loopback."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ class Broker:
     def subscriptions(self) -> list[dict[str, Any]]:
         return self.http.get("/subscriptions").json()
 
-    def wait_for(self, entity_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict:
+    def wait_for(
+        self, entity_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             entity = self.get_kv(entity_id)
@@ -89,23 +91,29 @@ def start_runtime(
     return start
 
 
-def provision(broker: Broker, model_id: str, *, query: dict[str, Any] | None = None, **processing: Any) -> None:
-    broker.create({
-        "id": QUERY_ID,
-        "type": "SubscriptionQuery",
-        "entities": [{"type": "HandwritingDigit"}],
-        "watchedAttributes": ["imagePath"],
-        "notification": {"attributes": ["imagePath", "imageMetadata"], "format": "keyValues"},
-        **(query or {}),
-    })
-    broker.create({
-        "id": PROCESSING_ID,
-        "type": "MLProcessing",
-        "refMLModel": model_id,
-        "refSubscriptionQuery": QUERY_ID,
-        "processingStatus": "pending",
-        **processing,
-    })
+def provision(
+    broker: Broker, model_id: str, *, query: dict[str, Any] | None = None, **processing: Any
+) -> None:
+    broker.create(
+        {
+            "id": QUERY_ID,
+            "type": "SubscriptionQuery",
+            "entities": [{"type": "HandwritingDigit"}],
+            "watchedAttributes": ["imagePath"],
+            "notification": {"attributes": ["imagePath", "imageMetadata"], "format": "keyValues"},
+            **(query or {}),
+        }
+    )
+    broker.create(
+        {
+            "id": PROCESSING_ID,
+            "type": "MLProcessing",
+            "refMLModel": model_id,
+            "refSubscriptionQuery": QUERY_ID,
+            "processingStatus": "pending",
+            **processing,
+        }
+    )
 
 
 def publish_digits(broker: Broker, folder: Path, count: int, offset: int = 0) -> dict[str, int]:
@@ -115,19 +123,24 @@ def publish_digits(broker: Broker, folder: Path, count: int, offset: int = 0) ->
         path = folder / f"digit-{index}.png"
         path.write_bytes(png(images[index]))
         entity_id = f"urn:ngsi-ld:HandwritingDigit:t{index}"
-        broker.create({
-            "id": entity_id,
-            "type": "HandwritingDigit",
-            "imagePath": path.as_uri(),
-            "imageMetadata": {"mediaType": "image/png", "width": 28, "height": 28},
-        })
+        broker.create(
+            {
+                "id": entity_id,
+                "type": "HandwritingDigit",
+                "imagePath": path.as_uri(),
+                "imageMetadata": {"mediaType": "image/png", "width": 28, "height": 28},
+            }
+        )
         truth[entity_id] = int(labels[index])
     return truth
 
 
 def test_digits_are_predicted_and_written_back_without_loops(
-    broker_url: str, start_runtime: Callable[[], RunningServer], notification_receiver: NotificationReceiver,
-    classifier_and_model: tuple[Any, dict[str, Any]], tmp_path: Path,
+    broker_url: str,
+    start_runtime: Callable[[], RunningServer],
+    notification_receiver: NotificationReceiver,
+    classifier_and_model: tuple[Any, dict[str, Any]],
+    tmp_path: Path,
 ) -> None:
     classifier, model = classifier_and_model
     broker = Broker(broker_url)
@@ -140,13 +153,18 @@ def test_digits_are_predicted_and_written_back_without_loops(
     artifact = httpx.get(registered["modelUrl"])
     assert artifact.status_code == 200 and artifact.content == classifier.model_path.read_bytes()
 
-    broker.subscribe({
-        "type": "Subscription",
-        "entities": [{"type": "HandwritingDigit"}],
-        "watchedAttributes": ["predictedDigit"],
-        "notification": {"format": "keyValues", "attributes": ["predictedDigit"],
-                         "endpoint": {"uri": notification_receiver.endpoint(), "accept": "application/json"}},
-    })
+    broker.subscribe(
+        {
+            "type": "Subscription",
+            "entities": [{"type": "HandwritingDigit"}],
+            "watchedAttributes": ["predictedDigit"],
+            "notification": {
+                "format": "keyValues",
+                "attributes": ["predictedDigit"],
+                "endpoint": {"uri": notification_receiver.endpoint(), "accept": "application/json"},
+            },
+        }
+    )
     provision(broker, model["id"])
     broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
 
@@ -191,21 +209,32 @@ def test_digits_are_predicted_and_written_back_without_loops(
 
 
 def test_a_missing_image_is_counted_as_failed(
-    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict], tmp_path: Path,
+    broker_url: str,
+    start_runtime: Callable[[], RunningServer],
+    classifier_and_model: tuple[Any, dict],
+    tmp_path: Path,
 ) -> None:
     broker = Broker(broker_url)
     start_runtime()
     provision(broker, classifier_and_model[1]["id"])
     broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
-    broker.create({"id": "urn:ngsi-ld:HandwritingDigit:gone", "type": "HandwritingDigit",
-                   "imagePath": (tmp_path / "nowhere.png").as_uri()})
+    broker.create(
+        {
+            "id": "urn:ngsi-ld:HandwritingDigit:gone",
+            "type": "HandwritingDigit",
+            "imagePath": (tmp_path / "nowhere.png").as_uri(),
+        }
+    )
     status = broker.wait_for(PROCESSING_ID, lambda e: e.get("failedCount") == 1)
     assert "nowhere.png" in status["lastError"]
     assert "predictedDigit" not in broker.get_kv("urn:ngsi-ld:HandwritingDigit:gone")
 
 
 def test_results_go_to_the_output_entity_when_one_is_named(
-    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict], tmp_path: Path,
+    broker_url: str,
+    start_runtime: Callable[[], RunningServer],
+    classifier_and_model: tuple[Any, dict],
+    tmp_path: Path,
 ) -> None:
     broker = Broker(broker_url)
     start_runtime()
@@ -214,26 +243,32 @@ def test_results_go_to_the_output_entity_when_one_is_named(
     provision(broker, classifier_and_model[1]["id"], refOutputEntity=target)
     broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
     truth = publish_digits(broker, tmp_path, 1)
-    (source_id, label), = truth.items()
+    ((source_id, label),) = truth.items()
     result = broker.wait_for(target, lambda e: "predictedDigit" in e)
     assert result["predictedDigit"] == label
     assert "predictedDigit" not in broker.get_kv(source_id)
 
 
 def test_a_query_that_would_loop_fails_the_job(
-    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict],
+    broker_url: str,
+    start_runtime: Callable[[], RunningServer],
+    classifier_and_model: tuple[Any, dict],
 ) -> None:
     broker = Broker(broker_url)
     start_runtime()
     # Slide 19 of the talk watches the outputs; the runtime must refuse to subscribe that way.
-    provision(broker, classifier_and_model[1]["id"], query={"watchedAttributes": ["predictedDigit", "confidence"]})
+    provision(
+        broker, classifier_and_model[1]["id"], query={"watchedAttributes": ["predictedDigit", "confidence"]}
+    )
     status = broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "failed")
     assert "loop" in status["lastError"]
     assert not any(s["id"] == deterministic_id("data", PROCESSING_ID) for s in broker.subscriptions())
 
 
 def test_a_restarted_runtime_takes_its_jobs_back_without_duplicates(
-    broker_url: str, start_runtime: Callable[[], RunningServer], classifier_and_model: tuple[Any, dict],
+    broker_url: str,
+    start_runtime: Callable[[], RunningServer],
+    classifier_and_model: tuple[Any, dict],
     tmp_path: Path,
 ) -> None:
     broker = Broker(broker_url)
@@ -246,7 +281,7 @@ def test_a_restarted_runtime_takes_its_jobs_back_without_duplicates(
 
     start_runtime()  # a new process would do the same: register again, reconcile the existing job
     truth = publish_digits(broker, tmp_path, 1, offset=2)
-    (entity_id, label), = truth.items()
+    ((entity_id, label),) = truth.items()
     assert broker.wait_for(entity_id, lambda e: "predictedDigit" in e)["predictedDigit"] == label
     assert broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == 3)["failedCount"] == 0
     ids = [s["id"] for s in broker.subscriptions()]
