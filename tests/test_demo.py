@@ -1,0 +1,41 @@
+"""``sdm-runtime demo``: the main job as a user runs it, with separate broker and runtime processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_json_summary(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reference_runtime.cli",
+            "demo",
+            "--json",
+            "--count",
+            "40",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert {"sent", "predicted", "accuracy", "latency_ms_p50", "latency_ms_p95", "invalid_entities"} <= set(
+        summary
+    )
+    assert summary["sent"] == summary["predicted"] == 40
+    assert summary["invalid_entities"] == 0
+    assert summary["accuracy"] >= 0.95
+    assert 0 < summary["latency_ms_p50"] <= summary["latency_ms_p95"]
+    # MLModel + MLProcessing + SubscriptionQuery + 40 digits were all validated.
+    assert summary["validated_entities"] == 43
+    assert len(list((tmp_path / "images").glob("*.png"))) == 40
+    dump = json.loads((tmp_path / "broker-dump.json").read_text())
+    assert {e["type"] for e in dump} == {"MLModel", "MLProcessing", "SubscriptionQuery", "HandwritingDigit"}
