@@ -105,7 +105,9 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False
+)
 @click.pass_context
 def train(ctx: click.Context) -> None:
     """Train the digit CNN on the bundled MNIST subset and export ONNX (needs the 'train' extra)."""
