@@ -152,6 +152,13 @@ def predict(images: tuple[Path, ...]) -> None:
     type=click.IntRange(1, 1000),
     help="How many held-out MNIST digits to publish.",
 )
+@click.option(
+    "--rate",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Digits published per second; 0 publishes them all at once (latency then includes queueing).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for the predictions.")
 @click.option(
@@ -160,11 +167,11 @@ def predict(images: tuple[Path, ...]) -> None:
     default=None,
     help="Where to keep the broker database and the images [default: a temporary folder].",
 )
-def demo(count: int, as_json: bool, timeout: float, workdir: Path | None) -> None:
+def demo(count: int, rate: float, as_json: bool, timeout: float, workdir: Path | None) -> None:
     """Run the whole loop on the embedded broker with real handwritten digits and print a summary."""
     from reference_runtime.demo import format_summary, run_demo
 
-    summary = run_demo(count=count, timeout=timeout, workdir=workdir, progress=not as_json)
+    summary = run_demo(count=count, rate=rate, timeout=timeout, workdir=workdir, progress=not as_json)
     click.echo(json.dumps(summary.as_dict()) if as_json else format_summary(summary))
     sys.exit(EXIT_OK if summary.ok else EXIT_FAILED)
 

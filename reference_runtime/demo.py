@@ -51,6 +51,7 @@ class Summary:
     validated_entities: int
     missing: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    rate: float = 0.0  # digits published per second; 0 = all at once
 
     @property
     def accuracy(self) -> float:
@@ -78,16 +79,18 @@ class Summary:
             "validated_entities": self.validated_entities,
             "missing": self.missing,
             "duration_s": round(self.duration_s, 2),
+            "rate_per_s": self.rate,
         }
 
 
 def format_summary(summary: Summary) -> str:
     d = summary.as_dict()
+    pace = f"{summary.rate:g} digits/s" if summary.rate > 0 else "all digits at once"
     lines = [
         f"digits sent              {d['sent']}",
         f"predictions received     {d['predicted']}",
         f"accuracy                 {d['accuracy']:.2%}  ({summary.correct}/{summary.sent} correct)",
-        f"latency p50              {d['latency_ms_p50']} ms  (entity created -> prediction notified)",
+        f"latency p50              {d['latency_ms_p50']} ms  (entity created -> prediction notified, {pace})",
         f"latency p95              {d['latency_ms_p95']} ms",
         f"entities validated       {d['validated_entities']}",
         f"invalid entities         {d['invalid_entities']}",
@@ -171,7 +174,7 @@ def digit_png(pixels: Any) -> bytes:
     return buffer.getvalue()
 
 
-async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
+async def _run(count: int, rate: float, timeout: float, workdir: Path, say: Any) -> Summary:
     started = time.perf_counter()
     broker_port, runtime_port, consumer_port = free_port(), free_port(), free_port()
     broker_url = f"http://127.0.0.1:{broker_port}"
@@ -259,7 +262,13 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
             count = min(count, len(labels))
             created_at: dict[str, float] = {}
             truth: dict[str, int] = {}
+            interval = 1.0 / rate if rate > 0 else 0.0
+            publish_start = time.perf_counter()
             for index in range(count):
+                # A steady rate, as from a real producer: latency then measures the loop, not a queue.
+                delay = publish_start + index * interval - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
                 entity_id = f"urn:ngsi-ld:HandwritingDigit:demo-{index:04d}"
                 png = digit_png(images[index])
                 path = images_dir / f"digit-{index:04d}.png"
@@ -280,7 +289,8 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
                 truth[entity_id] = int(labels[index])
                 created_at[entity_id] = time.perf_counter()
                 await broker.upsert_entity(to_normalized(entity))
-            say(f"published {count} digits; waiting for the predictions")
+            elapsed = time.perf_counter() - publish_start
+            say(f"published {count} digits in {elapsed:.1f} s; waiting for the predictions")
 
             with contextlib.suppress(TimeoutError):
                 await wait_until(
@@ -313,6 +323,7 @@ async def _run(count: int, timeout: float, workdir: Path, say: Any) -> Summary:
         validated_entities=len(dump),
         missing=sorted(eid for eid in created_at if eid not in consumer.received),
         duration_s=time.perf_counter() - started,
+        rate=rate,
     )
 
 
@@ -330,7 +341,12 @@ def validate_dump(dump_path: Path) -> int:
 
 
 def run_demo(
-    *, count: int = 200, timeout: float = 90.0, workdir: Path | None = None, progress: bool = True
+    *,
+    count: int = 200,
+    rate: float = 50.0,
+    timeout: float = 90.0,
+    workdir: Path | None = None,
+    progress: bool = True,
 ) -> Summary:
     def say(message: str) -> None:
         if progress:
@@ -340,7 +356,7 @@ def run_demo(
     folder = workdir or Path(tempfile.mkdtemp(prefix="sdm-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        summary = asyncio.run(_run(count, timeout, folder, say))
+        summary = asyncio.run(_run(count, rate, timeout, folder, say))
         keep = keep or not summary.ok
     except (TimeoutError, RuntimeError) as err:
         say(f"error: {err}")
