@@ -333,11 +333,13 @@ async def _json_or_none(request: Any) -> Any:
 
 
 def validate_dump(dump_path: Path) -> int:
-    """Count the invalid entities of a broker dump with ``sdmtool validate`` (its JSON report)."""
-    from sdmtool import validate
-
-    findings = validate(dump_path)
-    return len({(f.file, f.entity_id) for f in findings if f.severity == "error"})
+    """Count the invalid entities of a broker dump, running ``sdmtool validate`` as a user would."""
+    command = [sys.executable, "-m", "sdmtool.cli", "validate", "--format", "json", str(dump_path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"sdmtool validate could not check {dump_path}: {result.stdout}{result.stderr}")
+    report = json.loads(result.stdout)
+    return len({f["index"] for f in report["findings"] if f["severity"] == "error"})
 
 
 def run_demo(
@@ -357,7 +359,9 @@ def run_demo(
     folder.mkdir(parents=True, exist_ok=True)
     try:
         summary = asyncio.run(_run(count, rate, timeout, folder, say))
-        keep = keep or not summary.ok
+        if not summary.ok:
+            keep = True
+            say(f"files kept in {folder}")
     except (TimeoutError, RuntimeError) as err:
         say(f"error: {err}")
         for log in ("broker.log", "runtime.log"):

@@ -39,3 +39,19 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     assert len(list((tmp_path / "images").glob("*.png"))) == 40
     dump = json.loads((tmp_path / "broker-dump.json").read_text())
     assert {e["type"] for e in dump} == {"MLModel", "MLProcessing", "SubscriptionQuery", "HandwritingDigit"}
+
+
+def test_the_demo_counts_invalid_entities_with_sdmtool(tmp_path: Path) -> None:
+    from reference_runtime.demo import validate_dump
+
+    dump = tmp_path / "dump.json"
+    dump.write_text(
+        json.dumps(
+            [
+                {"id": "urn:ngsi-ld:MLModel:a", "type": "MLModel", "version": {"type": "Property", "value": 12}},
+                {"id": "urn:ngsi-ld:MLModel:b", "type": "MLModel", "version": {"type": "Property", "value": "12"}},
+                {"id": "urn:ngsi-ld:HandwritingDigit:c", "type": "HandwritingDigit", "predictedDigit": 10},
+            ]
+        )
+    )
+    assert validate_dump(dump) == 2
