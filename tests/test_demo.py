@@ -48,8 +48,16 @@ def test_the_demo_counts_invalid_entities_with_sdmtool(tmp_path: Path) -> None:
     dump.write_text(
         json.dumps(
             [
-                {"id": "urn:ngsi-ld:MLModel:a", "type": "MLModel", "version": {"type": "Property", "value": 12}},
-                {"id": "urn:ngsi-ld:MLModel:b", "type": "MLModel", "version": {"type": "Property", "value": "12"}},
+                {
+                    "id": "urn:ngsi-ld:MLModel:a",
+                    "type": "MLModel",
+                    "version": {"type": "Property", "value": 12},
+                },
+                {
+                    "id": "urn:ngsi-ld:MLModel:b",
+                    "type": "MLModel",
+                    "version": {"type": "Property", "value": "12"},
+                },
                 {"id": "urn:ngsi-ld:HandwritingDigit:c", "type": "HandwritingDigit", "predictedDigit": 10},
             ]
         )
