@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,17 @@ import httpx
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Say so clearly when the address is taken, rather than letting the server die with its own code."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {err.strerror or err} (is another broker or runtime running?)"
+        ) from err
 
 
 def _wait_for_broker(url: str, seconds: float) -> None:
@@ -57,8 +69,11 @@ def broker(host: str, port: int, db_path: str) -> None:
     """Run the embedded NGSI-LD broker (a subset of the API, persisted in SQLite)."""
     from reference_runtime.broker.server import run
 
+    if port:
+        _check_port_free(host, port)
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    run(host=host, port=port, db_path=db_path)
+    click.echo(f"NGSI-LD broker on http://{host}:{port}/ngsi-ld/v1, data in {db_path}", err=True)
+    run(host=host, port=port, db_path=db_path, log_level="warning")
 
 
 @main.command()
@@ -85,8 +100,21 @@ def broker(host: str, port: int, db_path: str) -> None:
     help="MLModel entity (keyValues JSON) to register [default: the bundled digit model].",
 )
 @click.option("--wait", default=15.0, show_default=True, help="Seconds to wait for the broker at start.")
+@click.option(
+    "--reconcile-interval",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between two checks of the jobs and their subscriptions against the broker.",
+)
 def serve(
-    broker_url: str, host: str, port: int, public_url: str | None, model_entity: Path | None, wait: float
+    broker_url: str,
+    host: str,
+    port: int,
+    public_url: str | None,
+    model_entity: Path | None,
+    wait: float,
+    reconcile_interval: float,
 ) -> None:
     """Run the model service: register the model, follow its MLProcessing jobs, serve /predict."""
     import uvicorn
@@ -99,9 +127,19 @@ def serve(
         classifier, entity = load_classifier(model_entity)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
+    _check_port_free(host, port)
     _wait_for_broker(broker_url, wait)
-    config = ServiceConfig(broker_url=broker_url, public_url=public_url or f"http://{host}:{port}")
+    config = ServiceConfig(
+        broker_url=broker_url,
+        public_url=public_url or f"http://{host}:{port}",
+        reconcile_interval=reconcile_interval,
+    )
     app = create_app(ModelService(config, classifier, entity))
+    click.echo(
+        f"model service for {entity['id']} (version {entity.get('version')}) on http://{host}:{port}, "
+        f"broker {broker_url}",
+        err=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -142,6 +180,22 @@ def predict(images: tuple[Path, ...]) -> None:
             )
         )
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many digits.")
+def digits(folder: Path, count: int) -> None:
+    """Write held-out MNIST digits as PNG files (INDEX-LABEL.png) to try /predict and predict with."""
+    from reference_runtime.dataset import holdout
+    from reference_runtime.demo import digit_png
+
+    images, labels = holdout()
+    written = min(count, len(labels))
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(written):
+        (folder / f"{index:04d}-{labels[index]}.png").write_bytes(digit_png(images[index]))
+    click.echo(f"wrote {written} digits to {folder}", err=True)
 
 
 @main.command()

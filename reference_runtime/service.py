@@ -101,6 +101,7 @@ class ModelService:
         self._queue: asyncio.Queue[tuple[Job, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._job_lock = asyncio.Lock()
+        self._failures: dict[str, str] = {}  # processing id -> last error reported
 
     # Life cycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -130,27 +131,43 @@ class ModelService:
         await self.reconcile()
 
     async def reconcile(self) -> None:
-        """Pick up jobs whose notification was missed (runtime restarted, notification lost)."""
+        """Bring the broker back in line with the jobs: pick up jobs whose notification was missed (runtime
+        restarted, notification lost), repair data subscriptions that were deleted or changed behind our
+        back (or whose SubscriptionQuery changed), and drop the jobs whose MLProcessing is gone."""
         found = await self.broker.query_entities(
             "MLProcessing", q=f'refMLModel=="{self.model_id}"', key_values=True
         )
         for processing in found:
-            if processing.get("id") not in self.jobs:
-                await self.activate(processing)
+            await self.activate(processing)
+        present = {str(p.get("id")) for p in found}
+        for processing_id in [pid for pid in self.jobs if pid not in present]:
+            await self.retire(processing_id, "its MLProcessing entity no longer exists")
+
+    async def retire(self, processing_id: str, reason: str) -> None:
+        """Stop working for a job: forget it and delete its data subscription."""
+        async with self._job_lock:
+            job = self.jobs.pop(processing_id, None)
+            if job is None:
+                return
+            self._by_subscription.pop(job.subscription_id, None)
+        log.info("MLProcessing %s retired: %s", processing_id, reason)
+        await self.broker.delete_subscription(job.subscription_id)
 
     # Steps 14-18 ----------------------------------------------------------------------------------------
     async def handle_control(self, notification: Mapping[str, Any]) -> None:
         for entity in notification.get("data") or []:
             processing = to_key_values(entity)
             if processing.get("refMLModel") != self.model_id:
-                log.info("ignored MLProcessing %s: it references another model", processing.get("id"))
+                # The job was moved to another model: it is not ours any more.
+                await self.retire(str(processing.get("id")), "it references another model now")
                 continue
             await self.activate(processing)
 
     async def activate(self, processing: Mapping[str, Any]) -> Job | None:
+        """Make sure the job's data subscription exists and says what its SubscriptionQuery asks; idempotent,
+        so it serves first activation, repeated notifications and periodic reconciliation alike."""
         processing_id = str(processing["id"])
         async with self._job_lock:
-            subscription: dict[str, Any] | None = None
             try:
                 query_id = processing.get("refSubscriptionQuery")
                 if not isinstance(query_id, str):
@@ -159,6 +176,10 @@ class ModelService:
                     query = to_key_values(await self.broker.get_entity(query_id))
                 except NgsiError as err:
                     raise SubscriptionQueryError(f"cannot read SubscriptionQuery {query_id}: {err}") from err
+                if query.get("type") != "SubscriptionQuery":
+                    raise SubscriptionQueryError(
+                        f"{query_id} is a {query.get('type')}, not a SubscriptionQuery"
+                    )
                 subscription = data_subscription(
                     query,
                     model=self.model,
@@ -167,27 +188,49 @@ class ModelService:
                 )
                 existing = await self.broker.get_subscription(subscription["id"])
                 if existing is not None and not same_subscription(existing, subscription):
+                    log.warning(
+                        "data subscription %s of %s differs from what its SubscriptionQuery asks "
+                        "(endpoint %s); recreating it",
+                        subscription["id"],
+                        processing_id,
+                        (existing.get("notification") or {}).get("endpoint", {}).get("uri"),
+                    )
                     await self.broker.delete_subscription(subscription["id"])
                     existing = None
                 if existing is None:
                     await self.broker.create_subscription(subscription)
             except (SubscriptionQueryError, NgsiError) as err:
-                log.warning("MLProcessing %s failed: %s", processing_id, err)
-                await self._write_status(processing_id, {"processingStatus": "failed", "lastError": str(err)})
+                failed_job = self.jobs.pop(processing_id, None)
+                if failed_job is not None:
+                    self._by_subscription.pop(failed_job.subscription_id, None)
+                    with contextlib.suppress(NgsiError):
+                        await self.broker.delete_subscription(failed_job.subscription_id)
+                if self._failures.get(processing_id) != str(err):  # report a failure once, not every cycle
+                    self._failures[processing_id] = str(err)
+                    log.warning("MLProcessing %s failed: %s", processing_id, err)
+                    await self._write_status(
+                        processing_id, {"processingStatus": "failed", "lastError": str(err)}
+                    )
                 return None
 
-            old = self.jobs.get(processing_id)
-            job = Job(
-                processing_id=processing_id,
-                subscription_id=subscription["id"],
-                output_entity=processing.get("refOutputEntity"),
-                processed=old.processed if old else int(processing.get("processedCount") or 0),
-                failed=old.failed if old else int(processing.get("failedCount") or 0),
-            )
-            self.jobs[processing_id] = job
-            self._by_subscription[job.subscription_id] = job
+            self._failures.pop(processing_id, None)
+            job = self.jobs.get(processing_id)
+            if job is None:
+                job = Job(
+                    processing_id=processing_id,
+                    subscription_id=subscription["id"],
+                    output_entity=processing.get("refOutputEntity"),
+                    processed=int(processing.get("processedCount") or 0),
+                    failed=int(processing.get("failedCount") or 0),
+                )
+                self.jobs[processing_id] = job
+                self._by_subscription[job.subscription_id] = job
+                log.info("MLProcessing %s active: subscription %s", processing_id, job.subscription_id)
+            else:
+                job.output_entity = processing.get("refOutputEntity")
+            if processing.get("processingStatus") != job.status:
+                job.dirty = True
         await self.flush_status()
-        log.info("MLProcessing %s active: subscription %s", processing_id, job.subscription_id)
         return job
 
     # Steps 21-28 ----------------------------------------------------------------------------------------

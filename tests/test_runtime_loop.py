@@ -80,12 +80,12 @@ def classifier_and_model() -> tuple[Any, dict[str, Any]]:
 @pytest.fixture
 def start_runtime(
     serve_app: Callable[..., RunningServer], broker_url: str, classifier_and_model: tuple[Any, dict[str, Any]]
-) -> Callable[[], RunningServer]:
-    def start() -> RunningServer:
+) -> Callable[..., RunningServer]:
+    def start(**settings: Any) -> RunningServer:
         classifier, entity = classifier_and_model
         sock = loopback_socket()
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = ServiceConfig(broker_url=broker_url, public_url=url, status_interval=0.1)
+        config = ServiceConfig(broker_url=broker_url, public_url=url, status_interval=0.1, **settings)
         return serve_app(create_app(ModelService(config, classifier, entity)), sock)
 
     return start
@@ -286,3 +286,53 @@ def test_a_restarted_runtime_takes_its_jobs_back_without_duplicates(
     assert broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == 3)["failedCount"] == 0
     ids = [s["id"] for s in broker.subscriptions()]
     assert len(ids) == len(set(ids)) == 2  # one control and one data subscription, whatever happened
+
+
+def test_reconciliation_repairs_subscriptions_and_retires_jobs(
+    broker_url: str, start_runtime: Callable[..., RunningServer], classifier_and_model: tuple[Any, dict]
+) -> None:
+    broker = Broker(broker_url)
+    start_runtime(reconcile_interval=0.2)
+    provision(broker, classifier_and_model[1]["id"])
+    broker.wait_for(PROCESSING_ID, lambda e: e.get("processingStatus") == "active")
+    data_id = deterministic_id("data", PROCESSING_ID)
+
+    def data_subscription() -> dict[str, Any] | None:
+        return next((s for s in broker.subscriptions() if s["id"] == data_id), None)
+
+    def eventually(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.05)
+
+    # Deleted behind the runtime's back (an operator, a broker that lost it): recreated.
+    assert broker.http.delete(f"/subscriptions/{data_id}").status_code == 204
+    eventually(lambda: data_subscription() is not None, "the data subscription to come back")
+
+    # Pointed elsewhere (another runtime registered the same model with another URL): restored.
+    original_uri = data_subscription()["notification"]["endpoint"]["uri"]
+    hijacked = {**data_subscription(), "notification": {"endpoint": {"uri": "http://127.0.0.1:9/elsewhere"}}}
+    for member in ("status", "createdAt", "modifiedAt"):
+        hijacked.pop(member, None)
+    hijacked["notification"]["format"] = "keyValues"
+    assert broker.http.delete(f"/subscriptions/{data_id}").status_code == 204
+    broker.subscribe(hijacked)
+    eventually(
+        lambda: (
+            (data_subscription() or {}).get("notification", {}).get("endpoint", {}).get("uri") == original_uri
+        ),
+        "the endpoint to be restored",
+    )
+
+    # The SubscriptionQuery changed: the data subscription follows it.
+    new_q = 'imageMetadata[mediaType]=="image/png"'
+    response = broker.http.post(
+        f"/entities/{QUERY_ID}/attrs", json={"q": {"type": "Property", "value": new_q}}
+    )
+    assert response.status_code == 204, response.text
+    eventually(lambda: (data_subscription() or {}).get("q") == new_q, "the new q")
+
+    # The MLProcessing is deleted: the job and its subscription go away.
+    assert broker.http.delete(f"/entities/{PROCESSING_ID}").status_code == 204
+    eventually(lambda: data_subscription() is None, "the data subscription to be deleted")
