@@ -63,9 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20_000, help="entities per form (default 20000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is kept")
     args = parser.parse_args(argv)
+    if args.count < 10 or args.repeat < 1:
+        parser.error("--count must be at least 10 and --repeat at least 1")
+    with tempfile.TemporaryDirectory(prefix="sdm-bench-") as folder:
+        return run(args.count, args.repeat, Path(folder))
 
-    entities = generate(args.count)
-    folder = Path(tempfile.mkdtemp(prefix="sdm-bench-"))
+
+def run(count: int, repeat: int, folder: Path) -> int:
+
+    entities = generate(count)
     files = {
         "keyValues": folder / "key-values.ndjson",
         "normalized": folder / "normalized.ndjson",
@@ -96,26 +102,26 @@ def main(argv: list[str] | None = None) -> int:
         return lambda: subprocess.run(command, capture_output=True, check=False)
 
     # The same verdicts, or the comparison means nothing.
-    expected_invalid = args.count // 10
+    expected_invalid = count // 10
     assert plain_jsonschema() == expected_invalid
     for form, path in files.items():
         invalid = {f.index for f in sdmtool.validate(path) if f.is_error}
         assert len(invalid) == expected_invalid, (form, len(invalid))
 
     rows = []
-    baseline = median_seconds(plain_jsonschema, args.repeat)
+    baseline = median_seconds(plain_jsonschema, repeat)
     rows.append(("jsonschema (prebuilt validator)", "keyValues", baseline))
     for form, path in files.items():
-        rows.append(("sdmtool validate (process)", form, median_seconds(with_sdmtool(path), args.repeat)))
+        rows.append(("sdmtool validate (process)", form, median_seconds(with_sdmtool(path), repeat)))
 
     cli = [sys.executable, "-m", "sdmtool.cli", "validate", str(one)]
-    wall = median_seconds(lambda: subprocess.run(cli, check=True, capture_output=True), max(args.repeat, 5))
+    wall = median_seconds(lambda: subprocess.run(cli, check=True, capture_output=True), max(repeat, 5))
 
-    print(f"{args.count} entities per form, 10 % invalid; median of {args.repeat} runs\n")
+    print(f"{count} entities per form, 10 % invalid; median of {repeat} runs\n")
     print(f"{'tool':34} {'form':11} {'seconds':>8} {'entities/s':>11} {'vs jsonschema':>14}")
     for tool, form, seconds in rows:
-        print(f"{tool:34} {form:11} {seconds:8.3f} {args.count / seconds:11,.0f} {baseline / seconds:13.2f}x")
-    print(f"\n`sdmtool validate one.json` wall time (median of {max(args.repeat, 5)}): {wall:.3f} s")
+        print(f"{tool:34} {form:11} {seconds:8.3f} {count / seconds:11,.0f} {baseline / seconds:13.2f}x")
+    print(f"\n`sdmtool validate one.json` wall time (median of {max(repeat, 5)}): {wall:.3f} s")
     return 0
 
 
