@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -226,12 +227,40 @@ class ModelService:
                 self.jobs[processing_id] = job
                 self._by_subscription[job.subscription_id] = job
                 log.info("MLProcessing %s active: subscription %s", processing_id, job.subscription_id)
+                # Entities created before the subscription existed (or while this runtime was down) were never
+                # notified: look for them once.
+                self._tasks.append(asyncio.create_task(self._catch_up(job, query)))
             else:
                 job.output_entity = processing.get("refOutputEntity")
             if processing.get("processingStatus") != job.status:
                 job.dirty = True
         await self.flush_status()
         return job
+
+    async def _catch_up(self, job: Job, query: Mapping[str, Any]) -> None:
+        """Queue the matching entities that have the model's input but none of its outputs yet.
+
+        Only possible when results go back to the data entity itself; NGSI-LD ``q`` cannot test for an absent
+        attribute, so the filter runs here.
+        """
+        if job.output_entity:
+            return
+        input_name = self.model["inputAttributes"][0]
+        outputs = set(self.model.get("outputAttributes") or [])
+        try:
+            for selector in query.get("entities") or []:
+                pattern = re.compile(selector["idPattern"]) if "idPattern" in selector else None
+                for entity in await self.broker.query_entities(
+                    selector["type"], q=query.get("q"), key_values=True
+                ):
+                    if "id" in selector and entity.get("id") != selector["id"]:
+                        continue
+                    if pattern and not pattern.fullmatch(str(entity.get("id"))):
+                        continue
+                    if input_name in entity and not outputs.intersection(entity):
+                        self._queue.put_nowait((job, entity))
+        except (NgsiError, httpx.HTTPError, re.error, KeyError, TypeError) as err:
+            log.warning("catching up on the entities of %s failed: %s", job.processing_id, err)
 
     # Steps 21-28 ----------------------------------------------------------------------------------------
     def accept_data(self, notification: Mapping[str, Any]) -> int:

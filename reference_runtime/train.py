@@ -280,11 +280,26 @@ def export_onnx(model: Any, path: Path) -> None:
                 external_data=False,
                 verbose=False,
             )
+        _strip_debug_metadata(Path(tmp_name))
         os.chmod(tmp_name, 0o644)  # mkstemp creates it private; the artifact is meant to be served
         os.replace(tmp_name, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+
+
+def _strip_debug_metadata(path: Path) -> None:
+    """Drop the exporter's per-node debugging annotations (Python stack traces with absolute paths of the
+    machine that trained): without them the artifact, hence its checksum, is the same in every checkout."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for container in (model.graph, *model.functions):
+        for node in container.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+    model.graph.doc_string = ""
+    onnx.save(model, str(path))
 
 
 def _classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -546,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         report = train(seed=args.seed, epochs=args.epochs, out_dir=args.out_dir, num_threads=args.threads)
     except TrainingUnavailableError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 1
     out = args.out_dir if args.out_dir is not None else default_out_dir()
     print(
         f"held-out accuracy {report.accuracy:.2%} on {report.holdout_samples} digits "

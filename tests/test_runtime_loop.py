@@ -336,3 +336,19 @@ def test_reconciliation_repairs_subscriptions_and_retires_jobs(
     # The MLProcessing is deleted: the job and its subscription go away.
     assert broker.http.delete(f"/entities/{PROCESSING_ID}").status_code == 204
     eventually(lambda: data_subscription() is None, "the data subscription to be deleted")
+
+
+def test_entities_created_before_the_job_are_caught_up(
+    broker_url: str,
+    start_runtime: Callable[..., RunningServer],
+    classifier_and_model: tuple[Any, dict],
+    tmp_path: Path,
+) -> None:
+    broker = Broker(broker_url)
+    truth = publish_digits(broker, tmp_path, 3)  # no job yet: nobody is notified of these
+    start_runtime()
+    provision(broker, classifier_and_model[1]["id"])
+    for entity_id, label in truth.items():
+        assert broker.wait_for(entity_id, lambda e: "predictedDigit" in e)["predictedDigit"] == label
+    status = broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == 3)
+    assert status["failedCount"] == 0
