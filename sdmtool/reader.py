@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import os
 import re
 import sys
@@ -97,7 +98,11 @@ def to_json_pointer(path: Iterable[str | int]) -> str:
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+# Written as "normal* (special normal*)*": a repeated alternation costs the regex engine memory per
+# character, gigabytes on a string of tens of megabytes.
+_STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WORD = re.compile(r"[A-Za-z_]\w*")
 _BAD_LITERALS = {
     "NaN": "NaN is not valid JSON (write null or a number)",
     "Infinity": "Infinity is not valid JSON (write a number)",
@@ -106,6 +111,10 @@ _BAD_LITERALS = {
 }
 _LITERALS = {"true": True, "false": False, "null": None}
 
+# Deepest nesting of arrays and objects accepted: orjson's limit, so that every document orjson parses
+# can also be scanned for positions.
+MAX_DEPTH = 1024
+
 
 @dataclass
 class _Duplicate:
@@ -113,16 +122,28 @@ class _Duplicate:
     offset: int  # where the second occurrence of the key starts
 
 
-class _Scanner:
-    """Recursive-descent JSON reader that records where each value starts.
+@dataclass
+class _Open:
+    """An array or object being read: what it holds so far and where it is."""
 
-    It runs only when orjson failed or a position is needed, so clarity beats speed here.
+    container: dict[str, Any] | list[Any]
+    path: PathKey
+    key: str = ""  # objects: the member whose value is being read
+
+
+class _Scanner:
+    """JSON reader that records where each value starts, and says where and why a document is broken.
+
+    Iterative (an explicit stack, no recursion), so the nesting depth is limited by :data:`MAX_DEPTH`
+    and not by Python's recursion limit. It runs only when orjson failed or a position is needed, so
+    clarity beats speed here.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.positions: dict[PathKey, int] = {}
         self.duplicates: list[_Duplicate] = []
+        self.value: Any = None
 
     def skip_ws(self, offset: int) -> int:
         match = _WS.match(self.text, offset)
@@ -131,28 +152,100 @@ class _Scanner:
             raise _ScanError(offset, "comments are not allowed in JSON")
         return offset
 
-    def value(self, offset: int, path: PathKey, depth: int = 0) -> tuple[Any, int]:
-        if depth > 500:
-            raise _ScanError(offset, "nesting is too deep")
-        offset = self.skip_ws(offset)
-        self.positions[path] = offset
+    def parse(self, offset: int, path: PathKey = ()) -> tuple[Any, int]:
+        """The JSON value starting at ``offset`` (after whitespace), and the offset just after it."""
         text = self.text
+        stack: list[_Open] = []
+        while True:
+            # Read the start of one value: a scalar entirely, an array or object up to its first member.
+            offset = self.skip_ws(offset)
+            self.positions[path] = offset
+            if offset >= len(text):
+                raise _ScanError(offset, "unexpected end of input: expected a JSON value")
+            char = text[offset]
+            value: Any
+            if char in "[{":
+                if len(stack) >= MAX_DEPTH:
+                    raise _ScanError(
+                        offset, f"nesting is too deep: more than {MAX_DEPTH} levels of arrays and objects"
+                    )
+                opened = _Open({} if char == "{" else [], path)
+                offset = self.skip_ws(offset + 1)
+                if text.startswith("}" if char == "{" else "]", offset):
+                    value, offset = opened.container, offset + 1
+                else:
+                    stack.append(opened)
+                    if char == "{":
+                        opened.key, offset = self.key(offset, opened)
+                        path = (*opened.path, opened.key)
+                    else:
+                        path = (*opened.path, 0)
+                    continue
+            else:
+                value, offset = self.scalar(offset)
+            # A value is complete: store it in its container, then find what comes next.
+            while True:
+                if not stack:
+                    return value, offset
+                current = stack[-1]
+                container = current.container
+                offset = self.skip_ws(offset)
+                if isinstance(container, dict):
+                    container[current.key] = value
+                    if text.startswith(",", offset):
+                        current.key, offset = self.key(offset + 1, current)
+                        path = (*current.path, current.key)
+                        break
+                    if text.startswith("}", offset):
+                        value, offset = stack.pop().container, offset + 1
+                        continue
+                    if offset >= len(text):
+                        raise _ScanError(offset, "unexpected end of input: unterminated object")
+                    raise _ScanError(offset, f"expected ',' or '}}' after the value of {current.key!r}")
+                container.append(value)
+                if text.startswith(",", offset):
+                    offset = self.skip_ws(offset + 1)
+                    if text.startswith("]", offset):
+                        raise _ScanError(offset, "trailing comma before ']'")
+                    path = (*current.path, len(container))
+                    break
+                if text.startswith("]", offset):
+                    value, offset = stack.pop().container, offset + 1
+                    continue
+                if offset >= len(text):
+                    raise _ScanError(offset, "unexpected end of input: unterminated array")
+                raise _ScanError(offset, "expected ',' or ']' after an array element")
+
+    def key(self, offset: int, current: _Open) -> tuple[str, int]:
+        """An object member's key and the offset after its ':'; records a repeated key."""
+        text = self.text
+        offset = self.skip_ws(offset)
         if offset >= len(text):
-            raise _ScanError(offset, "unexpected end of input: expected a JSON value")
+            raise _ScanError(offset, "unexpected end of input: unterminated object")
         char = text[offset]
-        if char == "{":
-            return self.object(offset, path, depth)
-        if char == "[":
-            return self.array(offset, path, depth)
+        if char != '"':
+            if char == "}":
+                raise _ScanError(offset, "trailing comma before '}'")
+            if char == "'":
+                raise _ScanError(offset, "object keys must use double quotes, not single quotes")
+            raise _ScanError(offset, "expected an object key in double quotes")
+        key_offset = offset
+        key, offset = self.string(offset)
+        offset = self.skip_ws(offset)
+        if not text.startswith(":", offset):
+            raise _ScanError(offset, f"expected ':' after the key {key!r}")
+        if key in current.container:
+            self.duplicates.append(_Duplicate((*current.path, key), key_offset))
+        return key, offset + 1
+
+    def scalar(self, offset: int) -> tuple[Any, int]:
+        text = self.text
+        char = text[offset]
         if char == '"':
             return self.string(offset)
         number = _NUMBER.match(text, offset)
-        if number and number.end() > offset:
-            end = number.end()
-            if text.startswith(("Infinity",), offset + 1) and char == "-":
-                raise _ScanError(offset, _BAD_LITERALS["-Infinity"])
-            literal = number.group()
-            return (float(literal) if any(c in literal for c in ".eE") else int(literal)), end
+        if number:
+            return self.number(number.group(), offset), number.end()
         for literal, value in _LITERALS.items():
             if text.startswith(literal, offset):
                 return value, offset + len(literal)
@@ -163,18 +256,36 @@ class _Scanner:
             raise _ScanError(offset, "strings must use double quotes, not single quotes")
         if char in "}]":
             raise _ScanError(offset, f"unexpected {char!r}: expected a JSON value (a trailing comma?)")
-        word = re.match(r"[A-Za-z_]\w*", text[offset:])
+        word = _WORD.match(text, offset)
         if word:
             raise _ScanError(offset, f"unexpected word {word.group()!r}: expected a JSON value")
         raise _ScanError(offset, f"unexpected character {char!r}: expected a JSON value")
 
+    @staticmethod
+    def number(literal: str, offset: int) -> int | float:
+        if any(c in literal for c in ".eE"):
+            value = float(literal)
+            if math.isinf(value):
+                raise _ScanError(offset, f"number {_abbreviate(literal)} is out of range (beyond ±1.8e308)")
+            return value
+        try:
+            return int(literal)  # exact, however long: no silent rounding to a float
+        except ValueError:  # longer than Python's limit for int(str)
+            digits = len(literal.lstrip("-"))
+            raise _ScanError(offset, f"number with {digits} digits is too long") from None
+
     def string(self, offset: int) -> tuple[str, int]:
         match = _STRING.match(self.text, offset)
         if match:
-            try:
-                return json.loads(match.group()), match.end()
-            except ValueError as error:  # lone surrogate escapes and the like
-                raise _ScanError(offset, f"invalid string: {error}") from None
+            value = json.loads(match.group())
+            surrogate = _SURROGATE.search(value)
+            if surrogate:
+                raise _ScanError(
+                    offset,
+                    f"invalid string: \\u{ord(surrogate.group()):04x} is half of a surrogate pair, "
+                    "not a character",
+                )
+            return value, match.end()
         # Find why: walk to the first offending character.
         index = offset + 1
         text = self.text
@@ -200,72 +311,21 @@ class _Scanner:
             index += 1
         raise _ScanError(offset, "unterminated string")
 
-    def object(self, offset: int, path: PathKey, depth: int) -> tuple[dict[str, Any], int]:
-        result: dict[str, Any] = {}
-        offset = self.skip_ws(offset + 1)
-        if self.text.startswith("}", offset):
-            return result, offset + 1
-        while True:
-            offset = self.skip_ws(offset)
-            if offset >= len(self.text):
-                raise _ScanError(offset, "unexpected end of input: unterminated object")
-            char = self.text[offset]
-            if char != '"':
-                if char == "}":
-                    raise _ScanError(offset, "trailing comma before '}'")
-                if char == "'":
-                    raise _ScanError(offset, "object keys must use double quotes, not single quotes")
-                raise _ScanError(offset, "expected an object key in double quotes")
-            key_offset = offset
-            key, offset = self.string(offset)
-            offset = self.skip_ws(offset)
-            if not self.text.startswith(":", offset):
-                raise _ScanError(offset, f"expected ':' after the key {key!r}")
-            if key in result:
-                self.duplicates.append(_Duplicate((*path, key), key_offset))
-            result[key], offset = self.value(offset + 1, (*path, key), depth + 1)
-            offset = self.skip_ws(offset)
-            if self.text.startswith(",", offset):
-                offset += 1
-                continue
-            if self.text.startswith("}", offset):
-                return result, offset + 1
-            if offset >= len(self.text):
-                raise _ScanError(offset, "unexpected end of input: unterminated object")
-            raise _ScanError(offset, f"expected ',' or '}}' after the value of {key!r}")
-
-    def array(self, offset: int, path: PathKey, depth: int) -> tuple[list[Any], int]:
-        result: list[Any] = []
-        offset = self.skip_ws(offset + 1)
-        if self.text.startswith("]", offset):
-            return result, offset + 1
-        while True:
-            offset = self.skip_ws(offset)
-            if self.text.startswith("]", offset):
-                raise _ScanError(offset, "trailing comma before ']'")
-            item, offset = self.value(offset, (*path, len(result)), depth + 1)
-            result.append(item)
-            offset = self.skip_ws(offset)
-            if self.text.startswith(",", offset):
-                offset += 1
-                continue
-            if self.text.startswith("]", offset):
-                return result, offset + 1
-            if offset >= len(self.text):
-                raise _ScanError(offset, "unexpected end of input: unterminated array")
-            raise _ScanError(offset, "expected ',' or ']' after an array element")
-
     def document(self, start: int = 0, end: int | None = None) -> tuple[Any, int]:
         """One JSON value between ``start`` and ``end``; anything but whitespace after it is an error."""
         end = len(self.text) if end is None else end
         offset = self.skip_ws(start)
         if offset >= end:
             raise _ScanError(offset, "empty input: expected a JSON value")
-        value, offset = self.value(offset, ())
+        self.value, offset = self.parse(offset)
         after = self.skip_ws(offset)
         if after < end:
             raise _ScanError(after, "extra data after the JSON value (one entity, an array, or NDJSON lines)")
-        return value, offset
+        return self.value, offset
+
+
+def _abbreviate(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- sources -----------------------------------------------------------------------------------------
@@ -299,10 +359,7 @@ class _Segment:
         """Scan the segment once; offsets recorded by the scanner are relative to ``self.start``."""
         if self._scanner is None:
             scanner = _Scanner(self.text.text[self.start : self.end])
-            try:
-                scanner.document()
-            except RecursionError:
-                raise _ScanError(0, "nesting is too deep") from None
+            scanner.document()
             self._scanner = scanner
         return self._scanner
 
