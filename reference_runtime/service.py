@@ -309,7 +309,7 @@ class ModelService:
             await self.broker.append_attrs(
                 target, {k: v for k, v in attrs.items() if k not in ("id", "type")}
             )
-        except (ImageSourceError, ImageError, NgsiError) as err:
+        except (ImageSourceError, ImageError, NgsiError, httpx.HTTPError) as err:
             job.seen.pop((entity_id, location), None)
             job.failed += 1
             job.last_error = f"{entity_id}: {err}"

@@ -29,13 +29,14 @@ class _Counter:
         self.entities = 0
         self.sources: set[str] = set()
 
+    def input_read(self, name: str) -> None:
+        self.sources.add(name)  # an input with no entity (an empty array) still counts as checked
+
     def wrap(self, items: Iterator[reader.Item]) -> Iterator[reader.Item]:
         for item in items:
             if isinstance(item, reader.SourceEntity):
                 self.entities += 1
-                self.sources.add(item.source)
-            else:
-                self.sources.add(item.source)
+            self.sources.add(item.source)
             yield item
 
 
@@ -62,7 +63,7 @@ def validate(paths: tuple[str, ...], form: str, output_format: str) -> None:
     Exit status: 0 all valid, 1 some entity invalid, 2 usage error or unreadable input.
     """
     counter = _Counter()
-    items = counter.wrap(reader.read(paths))
+    items = counter.wrap(reader.read(paths, on_input=counter.input_read))
     findings = list(validate_items(items, form=None if form == "auto" else form))
     summary = Summary(entities=counter.entities, sources=len(counter.sources))
     click.echo(render(output_format, findings, summary), nl=False)

@@ -52,7 +52,7 @@ _GEOJSON_TYPES = frozenset(
     {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
 )
 _REF_NAME = re.compile(r"^ref[A-Z0-9]")
-_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")  # whole string: fullmatch, not `$`
 
 PathPart = str | int
 
@@ -72,14 +72,21 @@ def _declared_members(facts: Mapping[str, schemas.Attribute], name: str) -> froz
     return attribute.member_names if attribute else frozenset()
 
 
+def _type_name(member: dict[str, Any]) -> str | None:
+    """A member's ``type`` when it is a string: a list or an object there is a mistake to report, and
+    must not be looked up in a set (it is unhashable)."""
+    kind = member.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def is_absolute_uri(value: Any) -> bool:
-    return isinstance(value, str) and bool(_ABSOLUTE_URI.match(value))
+    return isinstance(value, str) and bool(_ABSOLUTE_URI.fullmatch(value))
 
 
 def is_geojson_geometry(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and value.get("type") in _GEOJSON_TYPES
+        and _type_name(value) in _GEOJSON_TYPES
         and ("coordinates" in value or "geometries" in value)
     )
 
@@ -105,7 +112,7 @@ def _guess_kind(name: str, value: Any) -> str:
 
 def is_instance(member: Any) -> bool:
     """Normalized/concise attribute instance (an object typed with an NGSI-LD kind, or with a datasetId)."""
-    return isinstance(member, dict) and (member.get("type") in ATTRIBUTE_KINDS or "datasetId" in member)
+    return isinstance(member, dict) and (_type_name(member) in ATTRIBUTE_KINDS or "datasetId" in member)
 
 
 def is_multi_instance(member: Any) -> bool:
@@ -120,7 +127,7 @@ def attribute_kind(member: Any, declared: frozenset[str] = frozenset()) -> str |
     """
     if not isinstance(member, dict):
         return None
-    if member.get("type") in ATTRIBUTE_KINDS:
+    if _type_name(member) in ATTRIBUTE_KINDS:
         return member["type"]
     if "type" in member:
         # NGSI-LD: an object value with a `type` that is no kind is a keyValues value (e.g. GeoJSON).
@@ -187,6 +194,23 @@ def original_path(entity: Mapping[str, Any], path: Sequence[PathPart]) -> list[P
                     return [name, index, *_instance_path(item, rest[2:], declared)]
         return path
     return [name, *_instance_path(member, rest, declared)]
+
+
+def instance_key_value(entity: Mapping[str, Any], name: str, index: int) -> Any:
+    """keyValues value of one instance of a multi-instance attribute (``entity[name][index]``).
+
+    The keyValues form of the whole attribute, ``{"dataset": {...}}``, is no value a schema describes:
+    each instance is validated on its own, with this value.
+    """
+    return _instance_key_value(entity[name][index], _declared_members(_schema_facts(entity), name))
+
+
+def instance_original_path(
+    entity: Mapping[str, Any], name: str, index: int, rest: Sequence[PathPart]
+) -> list[PathPart]:
+    """Path in ``entity`` of what lies at ``rest`` in :func:`instance_key_value` of that instance."""
+    declared = _declared_members(_schema_facts(entity), name)
+    return [name, index, *_instance_path(entity[name][index], list(rest), declared)]
 
 
 def _instance_path(member: Any, rest: list[PathPart], declared: frozenset[str]) -> list[PathPart]:
@@ -341,10 +365,48 @@ def _looks_normalized(entity: Mapping[str, Any]) -> bool:
     return any(is_instance(member) or is_multi_instance(member) for member in attributes)
 
 
+# NGSI-v2 attribute types (NGSI-v2 specification, "Special attribute types", and the SDM rules).
+NGSIV2_TYPES = frozenset(
+    {
+        "Text",
+        "TextUnrestricted",
+        "URI",
+        "DateTime",
+        "Number",
+        "Integer",
+        "Float",
+        "Boolean",
+        "StructuredValue",
+        "None",
+        "geo:json",
+        "geo:point",
+        "geo:line",
+        "geo:box",
+        "geo:polygon",
+    }
+)
+
+
+def _ngsiv2_like(member: Any, declared: frozenset[str]) -> bool:
+    """Written as an NGSI-v2 attribute, maybe a broken one (a v2 type without value, an extra member...)."""
+    if not isinstance(member, dict) or "value" in declared:
+        return False  # the schema says the attribute's own value has a `value` member: keyValues
+    kind = _type_name(member)
+    if kind is None or kind in ATTRIBUTE_KINDS:
+        return False
+    return "value" in member or kind in NGSIV2_TYPES
+
+
 def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
-    # Every attribute must look NGSI-v2: one keyValues object attribute with type+value is not enough.
-    attributes = [member for name, member in entity.items() if name not in ENTITY_MEMBERS]
-    return bool(attributes) and "@context" not in entity and all(map(is_ngsiv2_attribute, attributes))
+    # One keyValues object attribute with type+value is not enough: at least half of the attributes must
+    # be written the NGSI-v2 way (one of them completely), so that an NGSI-v2 entity with a broken
+    # attribute is still read as NGSI-v2 and the broken attribute reported, not every other one.
+    if "@context" in entity:
+        return False
+    facts = _schema_facts(entity)
+    attributes = [(name, member) for name, member in entity.items() if name not in ENTITY_MEMBERS]
+    like = [member for name, member in attributes if _ngsiv2_like(member, _declared_members(facts, name))]
+    return bool(like) and 2 * len(like) >= len(attributes) and any(map(is_ngsiv2_attribute, like))
 
 
 # Later forms (concise, GeoJSON...) slot in here, before the keyValues catch-all.

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class _ScanError(Exception):
 
 _BRACKET = re.compile(r"\[(?:(\d+)|'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
 _DOT_NAME = re.compile(r"\.([^.\[]+)")
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 def parse_json_path(path: str | Sequence[str | int]) -> PathKey:
@@ -67,8 +69,10 @@ def parse_json_path(path: str | Sequence[str | int]) -> PathKey:
     if path in ("", "$"):
         return ()
     if path.startswith("/"):
+        # An array index is "0" or digits without a leading zero, in ASCII (RFC 6901); whether "0" names
+        # an element or a member called "0" depends on the document: see :meth:`SourceEntity.locate`.
         return tuple(
-            int(part) if part.isdigit() else part.replace("~1", "/").replace("~0", "~")
+            int(part) if _ARRAY_INDEX.fullmatch(part) else part.replace("~1", "/").replace("~0", "~")
             for part in path[1:].split("/")
         )
     if path.startswith("$"):
@@ -103,6 +107,8 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WORD = re.compile(r"[A-Za-z_]\w*")
+# What a reader takes for one number, valid or not ("01", "1.", "1e", "-", ".5", "1.2.3").
+_NUMBER_TOKEN = re.compile(r"-?[0-9.][0-9.eE+\-]*|-")
 _BAD_LITERALS = {
     "NaN": "NaN is not valid JSON (write null or a number)",
     "Infinity": "Infinity is not valid JSON (write a number)",
@@ -243,15 +249,18 @@ class _Scanner:
         char = text[offset]
         if char == '"':
             return self.string(offset)
+        for literal, message in _BAD_LITERALS.items():
+            if text.startswith(literal, offset):
+                raise _ScanError(offset, message)
         number = _NUMBER.match(text, offset)
+        token = _NUMBER_TOKEN.match(text, offset)
+        if token and (not number or token.end() > number.end()):
+            raise _ScanError(offset, _bad_number(token.group()))
         if number:
             return self.number(number.group(), offset), number.end()
         for literal, value in _LITERALS.items():
             if text.startswith(literal, offset):
                 return value, offset + len(literal)
-        for literal, message in _BAD_LITERALS.items():
-            if text.startswith(literal, offset):
-                raise _ScanError(offset, message)
         if char == "'":
             raise _ScanError(offset, "strings must use double quotes, not single quotes")
         if char in "}]":
@@ -322,6 +331,22 @@ class _Scanner:
         if after < end:
             raise _ScanError(after, "extra data after the JSON value (one entity, an array, or NDJSON lines)")
         return self.value, offset
+
+
+def _bad_number(token: str) -> str:
+    """Why a number-like token is no JSON number."""
+    shown = _abbreviate(token)
+    if re.match(r"-?0[0-9]", token):
+        return f"invalid number {shown}: no leading zeros in JSON numbers"
+    if token.startswith("."):
+        return f"invalid number {shown}: write a digit before the decimal point (0.5, not .5)"
+    if re.search(r"\.(?![0-9])", token):
+        return f"invalid number {shown}: a digit must follow the decimal point"
+    if re.search(r"[eE][+-]?(?![0-9])", token):
+        return f"invalid number {shown}: the exponent has no digits"
+    if token.startswith("-") and not token[1:2].isdigit():
+        return f"invalid number {shown}: '-' must be followed by a digit"
+    return f"invalid number {shown}"
 
 
 def _abbreviate(text: str, limit: int = 30) -> str:
@@ -404,6 +429,8 @@ class SourceEntity:
         if self._segment is None:
             return None, None
         path = parse_json_path(json_path)
+        if isinstance(json_path, str):
+            path = _typed_path(self.value, path)
         if self._translate is not None:
             path = self._translate(path)
         offset = self._segment.offset_of(self._prefix + path)
@@ -415,7 +442,29 @@ class SourceEntity:
 Item = SourceEntity | ReadError
 
 
-_KEY_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"([ \t\n\r]*:)?')
+def _typed_path(value: Any, path: PathKey) -> PathKey:
+    """A path parsed from text, with each part typed as the document needs: ``/a/0`` is element 0 of an
+    array but the member "0" of an object."""
+    typed: list[str | int] = []
+    node = value
+    for part in path:
+        if isinstance(node, list) and isinstance(part, str) and _ARRAY_INDEX.fullmatch(part):
+            part = int(part)
+        elif isinstance(node, dict) and isinstance(part, int):
+            part = str(part)
+        typed.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(typed)
+
+
+_KEY_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\n\r]*:)?')
+# An integer of 19 digits or more may not fit in 64 bits; orjson would make it a float silently.
+_LONG_INTEGER = re.compile(r"(?:^|[\[:,])[ \t\n\r]*-?[0-9]{19,}(?![0-9.eE])")
 
 
 def _key_count(value: Any) -> int:
@@ -439,18 +488,24 @@ def _may_have_duplicates(source: str, value: Any) -> bool:
 def _parse_segment(text: _Text, segment: _Segment) -> Any:
     """Parse one document strictly; raise ReadError with line/column and cause."""
     chunk = text.text[segment.start : segment.end]
+    orjson_error: orjson.JSONDecodeError | None = None
     try:
-        return orjson.loads(chunk)
+        value = orjson.loads(chunk)
     except orjson.JSONDecodeError as error:
         orjson_error = error
-    # Slow path, only for broken input: the scanner says where and why.
+    else:
+        if not _LONG_INTEGER.search(chunk):
+            return value
+    # Slow path, for broken input (the scanner says where and why) and for integers beyond 64 bits, which
+    # orjson rounds to a float without a word: the scanner reads them exactly.
     try:
         scanner = segment.scan()
     except _ScanError as scan_error:
         line, column = text.line_column(segment.start + scan_error.offset)
         raise ReadError(text.name, scan_error.message, line, column) from None
-    # The scanner accepted what orjson refused (a number orjson cannot represent...): trust orjson.
-    del scanner
+    if orjson_error is None or orjson_error.msg.startswith("number"):
+        return scanner.value
+    # The scanner accepted what orjson refused for another reason: trust orjson.
     line, column = text.line_column(segment.start + orjson_error.pos)
     raise ReadError(text.name, str(orjson_error.msg), line, column)
 
@@ -487,7 +542,7 @@ def _feature_translator(feature: dict[str, Any]) -> Callable[[PathKey], PathKey]
 
 def _entities_of(
     value: Any, text: _Text, segment: _Segment, *, index: int | None, check_duplicates: bool
-) -> Iterator[SourceEntity]:
+) -> Iterator[Item]:
     """The entities in one parsed document: an entity, an array of them, or a GeoJSON FeatureCollection."""
     duplicates_possible = check_duplicates and _may_have_duplicates(
         text.text[segment.start : segment.end], value
@@ -503,7 +558,13 @@ def _entities_of(
         return
     if isinstance(value, dict) and value.get("type") == "FeatureCollection" and "features" in value:
         features = value.get("features")
-        for position, feature in enumerate(features if isinstance(features, list) else []):
+        if not isinstance(features, list):
+            # Not a single entity to check: saying nothing would pass the input as valid.
+            line, column = _line_column_of(segment, ("features",))
+            message = "the features of a GeoJSON FeatureCollection must be an array of Features"
+            yield ReadError(text.name, message, line, column, code="invalid-geojson")
+            return
+        for position, feature in enumerate(features):
             yield make(_feature_entity(feature), ("features", position), position, _translator(feature))
         return
     is_feature = isinstance(value, dict) and value.get("type") == "Feature"
@@ -511,6 +572,11 @@ def _entities_of(
         yield make(_feature_entity(value), (), index, _translator(value))
         return
     yield make(value, (), index)
+
+
+def _line_column_of(segment: _Segment, path: PathKey) -> tuple[int | None, int | None]:
+    offset = segment.offset_of(path)
+    return segment.text.line_column(offset) if offset is not None else (None, None)
 
 
 def _translator(feature: Any) -> Callable[[PathKey], PathKey] | None:
@@ -528,7 +594,38 @@ def _feature_entity(feature: Any) -> Any:
     return entity
 
 
+# Byte order marks, and the first bytes of a JSON text in each encoding without one (RFC 4627, 3): the
+# first two characters of a JSON text are ASCII, so the zero bytes give the encoding away.
+_UTF16_32_MARKS = (
+    (b"\x00\x00\xfe\xff", "UTF-32 BE"),
+    (b"\xff\xfe\x00\x00", "UTF-32 LE"),
+    (b"\xfe\xff", "UTF-16 BE"),
+    (b"\xff\xfe", "UTF-16 LE"),
+)
+_UTF16_32_PATTERNS = (
+    (re.compile(rb"\x00\x00\x00[^\x00]"), "UTF-32 BE"),
+    (re.compile(rb"[^\x00]\x00\x00\x00"), "UTF-32 LE"),
+    (re.compile(rb"\x00[^\x00]\x00[^\x00]"), "UTF-16 BE"),
+    (re.compile(rb"[^\x00]\x00[^\x00]\x00"), "UTF-16 LE"),
+)
+
+
+def _wrong_encoding(data: bytes) -> str | None:
+    """The UTF-16/UTF-32 encoding the data is written in, with how it shows, or None."""
+    for mark, encoding in _UTF16_32_MARKS:
+        if data.startswith(mark):
+            return f"{encoding} (it starts with a {encoding[:6]} byte order mark)"
+    for pattern, encoding in _UTF16_32_PATTERNS:
+        if pattern.match(data):
+            return encoding
+    return None
+
+
 def _decode(name: str, data: bytes) -> _Text:
+    encoding = _wrong_encoding(data)
+    if encoding is not None:
+        message = f"not UTF-8: the text is {encoding}; JSON must be UTF-8: save it as UTF-8"
+        raise ReadError(name, message, 1, 1, "not-utf8")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]  # a UTF-8 BOM is tolerated (editors on Windows write one)
     try:
@@ -536,7 +633,9 @@ def _decode(name: str, data: bytes) -> _Text:
     except UnicodeDecodeError as error:
         before = data[: error.start]
         line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        # Columns count characters, as everywhere else: decode what precedes the bad byte on its line.
+        line_start = before.rfind(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
         message = f"not UTF-8: invalid byte 0x{data[error.start]:02x}"
         raise ReadError(name, message, line, column, "not-utf8") from None
 
@@ -554,16 +653,39 @@ def _ndjson_segments(text: _Text) -> Iterator[tuple[int, _Segment]]:
         start = end + 1
 
 
-def _looks_like_ndjson(text: _Text) -> bool:
-    """Several top-level values, one per line (stdin or a .json file holding NDJSON)."""
-    lines = [line for line in text.text.splitlines() if line.strip()]
-    if len(lines) < 2:
-        return False
+def _parses_alone(line: str) -> bool:
     try:
-        orjson.loads(lines[0])
+        orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
     return True
+
+
+def _looks_like_ndjson(text: _Text) -> bool:
+    """Several top-level values, one per line (stdin or a .json file holding NDJSON).
+
+    Called only when the text is not one JSON document. The first line parsing alone is enough (the rest
+    of the text is then "extra data"); otherwise most lines must parse alone, so that NDJSON whose first
+    line is broken is still read line by line, while a broken pretty-printed document (whose lines rarely
+    parse alone, and which opens and closes with a bracket on a line of its own) is one document.
+    """
+    lines = [line.strip() for line in text.text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return False
+    if _parses_alone(lines[0]):
+        return True
+    if lines[0] in ("[", "{") or lines[-1] in ("]", "}"):
+        return False
+    return 2 * sum(1 for line in lines if line[:1] in "{[" and _parses_alone(line)) > len(lines)
+
+
+def _pretty_printed(text: _Text) -> bool:
+    """One JSON document over several lines, whatever the file is called: read line by line, each of
+    its lines would be an error (or a bogus entity such as a lone string)."""
+    lines = [line for line in text.text.split("\n") if line.strip()]
+    if len(lines) < 2 or _parses_alone(lines[0]):
+        return False
+    return _parses_alone(text.text)
 
 
 def read_bytes(name: str, data: bytes, *, ndjson: bool | None = None) -> Iterator[Item]:
@@ -574,13 +696,13 @@ def read_bytes(name: str, data: bytes, *, ndjson: bool | None = None) -> Iterato
         yield error
         return
     if ndjson is None:
-        ndjson = name.endswith(".ndjson")
+        ndjson = name.endswith(".ndjson") and not _pretty_printed(text)
     if not ndjson:
         segment = _Segment(text)
         try:
             value = _parse_segment(text, segment)
         except ReadError as error:
-            if not (error.message.startswith("extra data") and _looks_like_ndjson(text)):
+            if not _looks_like_ndjson(text):
                 yield error
                 return
             ndjson = True
@@ -600,47 +722,123 @@ def read_bytes(name: str, data: bytes, *, ndjson: bool | None = None) -> Iterato
         yield ReadError(name, "empty input: no JSON lines", 1, 1)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
-    # Sorted for stable reports; dot-directories (.git, .venv, ...) are never data.
-    for root, dirs, files in os.walk(directory):
+def _stat_problem(path: Path, error: OSError) -> ReadError:
+    if isinstance(error, FileNotFoundError):
+        if path.is_symlink():
+            return ReadError(str(path), "broken symbolic link: its target does not exist", code="unreadable")
+        return ReadError(str(path), "no such file or directory", code="file-not-found")
+    return ReadError(str(path), f"cannot read: {error.strerror or error}", code="unreadable")
+
+
+def _walk(directory: Path) -> Iterator[Path | ReadError]:
+    """Data files under a directory, sorted for stable reports; what cannot be listed or read is reported.
+
+    Dot-directories (.git, .venv, ...) are never data. Symbolic links to files are read; links to
+    directories are not followed (as find and most tools do), which also keeps link loops harmless.
+    """
+    unreadable: list[OSError] = []
+    for root, dirs, files in os.walk(directory, onerror=unreadable.append):
+        for error in unreadable:
+            yield _stat_problem(Path(error.filename or root), error)
+        unreadable.clear()
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for file_name in sorted(files):
-            if file_name.endswith(SUFFIXES) and not file_name.startswith("."):
-                yield Path(root) / file_name
+            if not file_name.endswith(SUFFIXES) or file_name.startswith("."):
+                continue
+            path = Path(root) / file_name
+            try:
+                mode = path.stat().st_mode
+            except OSError as error:
+                yield _stat_problem(path, error)
+                continue
+            if stat.S_ISREG(mode):
+                yield path
+            else:
+                # A FIFO would block the walk forever; a device could be endless.
+                message = "not a regular file (a FIFO, socket or device): not read"
+                yield ReadError(str(path), message, code="unreadable")
+    for error in unreadable:  # the directory itself could not be listed
+        yield _stat_problem(Path(error.filename or directory), error)
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[str | Path | ReadError]:
-    """Paths to read, directories expanded; missing inputs come out as ReadError."""
+    """Paths to read, directories expanded; missing or unusable inputs come out as ReadError."""
+    stdin_seen = False
     for item in inputs:
-        if str(item) == STDIN:
-            yield STDIN
+        name = os.fsdecode(item)
+        if name == STDIN:
+            if stdin_seen:
+                message = "'-' (stdin) is given more than once: it can be read only once"
+                yield ReadError(STDIN_NAME, message, code="bad-path")
+            else:
+                stdin_seen = True
+                yield STDIN
             continue
-        path = Path(item)
-        if path.is_dir():
-            files = list(_walk(path))
-            if not files:
+        if not name:
+            # Path("") is the current directory: an empty argument (an unset variable...) must not
+            # silently validate whatever lies there.
+            yield ReadError("''", "empty path", code="bad-path")
+            continue
+        path = Path(name)
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            yield _stat_problem(path, error)
+            continue
+        except ValueError as error:  # a NUL character in the path
+            yield ReadError(repr(name), f"not a valid path: {error}", code="bad-path")
+            continue
+        if stat.S_ISDIR(mode):
+            found = False
+            for found_item in _walk(path):
+                found = True
+                yield found_item
+            if not found:
                 message = f"no {', '.join(SUFFIXES)} files in this directory"
                 yield ReadError(str(path), message, code="no-input")
-            yield from files
-        elif path.exists():
-            yield path
         else:
-            yield ReadError(str(path), "no such file or directory", code="file-not-found")
+            yield path  # a FIFO named explicitly is fine: `sdmtool validate <(curl ...)`
 
 
-def read(inputs: Iterable[str | os.PathLike[str]], *, stdin: BinaryIO | None = None) -> Iterator[Item]:
-    """Every entity of every input, in order; unreadable inputs come out as ReadError items."""
+def _read_stdin(stdin: BinaryIO | None) -> bytes | ReadError:
+    stream = stdin
+    if stream is None:
+        # sys.stdin is None when the process was started with stdin closed.
+        stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return ReadError(STDIN_NAME, "cannot read: stdin is closed", code="unreadable")
+    try:
+        return stream.read()
+    except OSError as error:
+        return ReadError(STDIN_NAME, f"cannot read: {error.strerror or error}", code="unreadable")
+
+
+def read(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    stdin: BinaryIO | None = None,
+    on_input: Callable[[str], None] | None = None,
+) -> Iterator[Item]:
+    """Every entity of every input, in order; unreadable inputs come out as ReadError items.
+
+    ``on_input`` is called with the name of each input as it is read, including inputs that hold no
+    entity (an empty array), which the items alone would not show.
+    """
     for item in expand_inputs(inputs):
         if isinstance(item, ReadError):
             yield item
-        elif item == STDIN:
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from read_bytes(STDIN_NAME, stream.read())
+            continue
+        if item == STDIN:
+            name, data = STDIN_NAME, _read_stdin(stdin)
         else:
-            path = Path(item)
+            name = str(item)
             try:
-                data = path.read_bytes()
+                data = Path(item).read_bytes()
             except OSError as error:
-                yield ReadError(str(path), f"cannot read: {error.strerror or error}", code="unreadable")
-                continue
-            yield from read_bytes(str(path), data)
+                data = ReadError(name, f"cannot read: {error.strerror or error}", code="unreadable")
+        if on_input is not None:
+            on_input(name)
+        if isinstance(data, ReadError):
+            yield data
+        else:
+            yield from read_bytes(name, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -20,8 +21,17 @@ class Summary:
 Reporter = Callable[[Sequence[Finding], Summary], str]
 
 
+# Control characters (a line break in a member name or a file name...) would split or garble the one line
+# per finding that editors and CI parse: the text report shows them escaped.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(lambda match: json.dumps(match.group())[1:-1], text)
+
+
 def _location(finding: Finding) -> str:
-    where = finding.file or "<input>"
+    where = _printable(finding.file or "<input>")
     if finding.line is not None:
         where += f":{finding.line}:{finding.column}"
     return where
@@ -31,8 +41,8 @@ def format_finding(finding: Finding) -> str:
     """``file:line:column: severity: json_path: message [code]`` (the shape editors and CI parse)."""
     parts = [_location(finding), finding.severity]
     if finding.json_path or finding.category != "input":
-        parts.append(finding.json_path or "/")
-    parts.append(finding.message)
+        parts.append(_printable(finding.json_path) or "/")
+    parts.append(_printable(finding.message))
     return ": ".join(parts) + f" [{finding.code}]"
 
 

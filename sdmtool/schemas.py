@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -83,17 +83,66 @@ def registry() -> Registry:
     return Registry().with_resources(resources_by_uri).crawl()
 
 
+def _one_line(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    def checked(instance: object) -> bool:
+        # The date-time and URI validators match with a regex ending in `$`, which also matches before a
+        # final line break: "2026-11-20T09:30:00Z\n" would pass.
+        if isinstance(instance, str) and instance.endswith("\n"):
+            return False
+        return check(instance)
+
+    return checked
+
+
+@functools.cache
 def format_checker() -> FormatChecker:
     """Draft 2020-12 formats (date-time, uri, regex, ...) asserted rather than just annotated."""
-    return Draft202012Validator.FORMAT_CHECKER
+    checker = FormatChecker(formats=())
+    for name, (check, raises) in Draft202012Validator.FORMAT_CHECKER.checkers.items():
+        # A regular expression may end with a line break; no value of the other formats does.
+        checker.checkers[name] = (check if name == "regex" else _one_line(check), raises)
+    return checker
+
+
+def _ecma_pattern(pattern: str) -> str:
+    """A JSON Schema ``pattern`` (ECMA-262) as a Python regex: there `$` matches only at the very end,
+    whereas Python's `$` also matches before a final line break ("^[0-9a-f]{64}$" would accept a hash
+    followed by a newline). Each `$` outside a character class becomes `\\Z`."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+    return "".join(out)
+
+
+@functools.cache
+def _compiled_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(_ecma_pattern(pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Draft 2020-12 with ECMA-262 semantics for `pattern`.
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 @functools.cache
 def validator(entity_type: str) -> Draft202012Validator:
     """A compiled validator per type; building one costs more than validating an entity, hence the cache."""
-    return Draft202012Validator(
-        load_schema(entity_type), registry=registry(), format_checker=format_checker()
-    )
+    return _Validator(load_schema(entity_type), registry=registry(), format_checker=format_checker())
 
 
 def resolve(node: dict[str, Any], resolver: Resolver[Any]) -> tuple[dict[str, Any], Resolver[Any]]:

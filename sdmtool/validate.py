@@ -9,8 +9,10 @@ against the JSON Schema. Each schema error is mapped back to the member the user
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,15 +87,25 @@ def _json_type(value: Any) -> str:
         return "array"
     if isinstance(value, dict):
         return "object"
-    return type(value).__name__
+    return f"Python {type(value).__name__}"  # no JSON type (the Python API): never taken for one
+
+
+def _type_name(value: Any) -> str:
+    """What a value is, for a message: "a string", "null", or "a Python set" for what JSON cannot hold."""
+    got = _json_type(value)
+    return _JSON_TYPE_NAMES.get(got) or f"a {got}"
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    """A JSON rendering of a value, short enough for a one-line message."""
+    """A JSON rendering of a value, short enough for a one-line message; never raises."""
     try:
         text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        # Not JSON (the Python API), too deep, or an integer too long to print: no rendering at all.
+        try:
+            text = repr(value)
+        except (ValueError, RecursionError):
+            text = f"<{_type_name(value)}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -114,6 +126,8 @@ def _type_message(expected: Any, instance: Any) -> str:
         return f"must be an integer: write {int(instance)} instead of {_show(instance)}"
     if got == "string" and {"number", "integer"} & set(names):
         return f"must be {_expected(names)}, not a string: remove the quotes around {_show(instance)}"
+    if got == "null":
+        return f"must be {_expected(names)}, got null"
     return f"must be {_expected(names)}, got {_JSON_TYPE_NAMES.get(got, got)} {_show(instance)}"
 
 
@@ -241,6 +255,39 @@ def _check_uri(value: Any, path: PathTuple, what: str) -> Iterator[Problem]:
         )
 
 
+_VALUE_MEMBERS = frozenset(forms.VALUE_MEMBER.values())
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _check_language_map(language_map: Any, path: PathTuple) -> Iterator[Problem]:
+    if not isinstance(language_map, dict):
+        message = f"languageMap must map language tags to strings, got {_type_name(language_map)}"
+        yield Problem(ERROR, "ngsi-ld.attribute", message, path)
+        return
+    for tag, text in language_map.items():
+        if not (isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))):
+            message = f"the text for language {tag!r} must be a string, got {_show(text)}"
+            yield Problem(ERROR, "ngsi-ld.attribute", message, (*path, tag))
+
+
+def _check_object_list(object_list: Any, path: PathTuple) -> Iterator[Problem]:
+    if not isinstance(object_list, list):
+        yield Problem(ERROR, "ngsi-ld.attribute", "objectList must be an array", path)
+        return
+    for index, item in enumerate(object_list):
+        if isinstance(item, dict):
+            if "object" not in item:
+                message = "an item of objectList is a URI or an object with an 'object' member"
+                yield Problem(ERROR, "ngsi-ld.attribute", message, (*path, index))
+                continue
+            yield from _check_uri(item["object"], (*path, index, "object"), "an item of objectList")
+        else:
+            yield from _check_uri(item, (*path, index), "an item of objectList")
+
+
 def _check_instance(
     instance: Any, path: PathTuple, name: str, attribute: schemas.Attribute | None, entity_type: str | None
 ) -> Iterator[Problem]:
@@ -249,7 +296,7 @@ def _check_instance(
             ERROR,
             "ngsi-ld.attribute",
             f"in normalized form an attribute is an object such as "
-            f'{{"type": "Property", "value": ...}}, got {_JSON_TYPE_NAMES.get(_json_type(instance))}',
+            f'{{"type": "Property", "value": ...}}, got {_type_name(instance)}',
             path,
         )
         return
@@ -258,8 +305,8 @@ def _check_instance(
     if kind is None:
         yield Problem(ERROR, "ngsi-ld.attribute", f"missing 'type' (one of {kinds})", path)
         return
-    if kind not in forms.ATTRIBUTE_KINDS:
-        hint = " (an NGSI-v2 type, not NGSI-LD)" if kind in {"Text", "Number", "StructuredValue"} else ""
+    if not isinstance(kind, str) or kind not in forms.ATTRIBUTE_KINDS:
+        hint = " (an NGSI-v2 type, not NGSI-LD)" if kind in ("Text", "Number", "StructuredValue") else ""
         yield Problem(
             ERROR,
             "ngsi-ld.attribute",
@@ -270,21 +317,21 @@ def _check_instance(
     value_member = forms.VALUE_MEMBER[kind]
     has_value = value_member in instance or (kind == "ListProperty" and "value" in instance)
     if not has_value:
-        yield Problem(ERROR, "ngsi-ld.attribute", f"a {kind} needs a {value_member!r} member", path)
-    if kind in {"Property", "GeoProperty", "ListProperty"} and "object" in instance:
-        yield Problem(
-            ERROR,
-            "ngsi-ld.attribute",
-            f"a {kind} has no 'object' member (use a Relationship)",
-            (*path, "object"),
-        )
-    if kind == "Relationship" and "value" in instance:
-        yield Problem(
-            ERROR,
-            "ngsi-ld.attribute",
-            "a Relationship carries its target in 'object', not 'value'",
-            (*path, "value"),
-        )
+        needs = f"a {kind} needs {_article(value_member)} {value_member!r} member"
+        yield Problem(ERROR, "ngsi-ld.attribute", needs, path)
+    for member in instance:
+        # The value members of the other kinds are prohibited (ETSI GS CIM 009, 4.5).
+        if member not in _VALUE_MEMBERS or member == value_member:
+            continue
+        if kind == "ListProperty" and member == "value":
+            continue  # tolerated: the SDM checks want `value` on a ListProperty
+        if kind == "Relationship" and member == "value":
+            message = "a Relationship carries its target in 'object', not 'value'"
+        elif member == "object" and kind != "ListRelationship":
+            message = f"a {kind} has no 'object' member (use a Relationship)"
+        else:
+            message = f"a {kind} has no {member!r} member: its value goes in {value_member!r}"
+        yield Problem(ERROR, "ngsi-ld.attribute", message, (*path, member))
     if kind == "Relationship" and "object" in instance:
         yield from _check_uri(instance["object"], (*path, "object"), "the object of a Relationship")
     if kind == "GeoProperty" and "value" in instance and not forms.is_geojson_geometry(instance["value"]):
@@ -295,16 +342,11 @@ def _check_instance(
             (*path, "value"),
         )
     if kind == "LanguageProperty" and "languageMap" in instance:
-        language_map = instance["languageMap"]
-        if not isinstance(language_map, dict) or not all(
-            isinstance(text, str | list) for text in language_map.values()
-        ):
-            yield Problem(
-                ERROR,
-                "ngsi-ld.attribute",
-                "languageMap must map language tags to strings",
-                (*path, "languageMap"),
-            )
+        yield from _check_language_map(instance["languageMap"], (*path, "languageMap"))
+    if kind == "ListProperty" and "valueList" in instance and not isinstance(instance["valueList"], list):
+        yield Problem(ERROR, "ngsi-ld.attribute", "valueList must be an array", (*path, "valueList"))
+    if kind == "ListRelationship" and "objectList" in instance:
+        yield from _check_object_list(instance["objectList"], (*path, "objectList"))
     if "datasetId" in instance:
         yield from _check_uri(instance["datasetId"], (*path, "datasetId"), "datasetId")
     if "observedAt" in instance and not (
@@ -381,26 +423,86 @@ def _check_normalized(
 
 
 def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
+    shape = 'in NGSI-v2 normalized form an attribute is {"type": <NGSI-v2 type>, "value": ...}'
     for name, member in entity.items():
         if name in forms.ENTITY_MEMBERS:
             continue
-        if not forms.is_ngsiv2_attribute(member):
-            yield Problem(
-                ERROR,
-                "ngsiv2.attribute",
-                'in NGSI-v2 normalized form an attribute is {"type": <NGSI-v2 type>, "value": ...}',
-                (name,),
-            )
+        if forms.is_ngsiv2_attribute(member):
+            allowed = _NGSIV2_VALUE_TYPES.get(member["type"])
+            got = _json_type(member["value"])
+            if allowed is not None and got not in allowed:
+                yield Problem(
+                    ERROR,
+                    "ngsiv2.type",
+                    f"an NGSI-v2 {member['type']} attribute cannot hold {_JSON_TYPE_NAMES.get(got, got)}",
+                    (name, "type"),
+                )
+            if "metadata" in member and not isinstance(member["metadata"], dict):
+                message = "metadata must be an object: {name: {type, value}}"
+                yield Problem(ERROR, "ngsiv2.metadata", message, (name, "metadata"))
             continue
-        allowed = _NGSIV2_VALUE_TYPES.get(member["type"])
-        got = _json_type(member["value"])
-        if allowed is not None and got not in allowed:
-            yield Problem(
-                ERROR,
-                "ngsiv2.type",
-                f"an NGSI-v2 {member['type']} attribute cannot hold {_JSON_TYPE_NAMES.get(got, got)}",
-                (name, "type"),
-            )
+        # Say what is wrong with it, where it is wrong.
+        if not isinstance(member, dict):
+            yield Problem(ERROR, "ngsiv2.attribute", f"{shape}, got {_type_name(member)}", (name,))
+            continue
+        kind = member.get("type")
+        if "type" not in member:
+            yield Problem(ERROR, "ngsiv2.attribute", f"missing 'type': {shape}", (name,))
+        elif not isinstance(kind, str):
+            message = f"the type of an attribute must be a string such as Text or Number, got {_show(kind)}"
+            yield Problem(ERROR, "ngsiv2.attribute", message, (name, "type"))
+        elif kind in forms.ATTRIBUTE_KINDS:
+            message = f"{kind} is an NGSI-LD attribute type: NGSI-v2 uses Text, Number, URI, DateTime, ..."
+            yield Problem(ERROR, "ngsiv2.attribute", message, (name, "type"))
+        if "value" not in member:
+            yield Problem(ERROR, "ngsiv2.attribute", f"missing 'value': {shape}", (name,))
+        for extra in member:
+            if extra not in ("type", "value", "metadata"):
+                message = f"{extra!r} is not allowed in an NGSI-v2 attribute (only type, value, metadata)"
+                yield Problem(ERROR, "ngsiv2.attribute", message, (name, extra))
+
+
+# --- Python values that JSON cannot hold (the Python API) ---------------------------------------------
+
+
+def _too_long(number: int) -> bool:
+    """More digits than Python prints (or the reader reads): 0.30103 digits per bit, rounded up."""
+    limit = sys.get_int_max_str_digits()
+    return limit > 0 and number.bit_length() * 0.30103 > limit
+
+
+def _non_json(entity: Any) -> list[Problem]:
+    """NaN, Infinity, keys that are not strings, Python objects, too deep nesting: a file cannot hold
+    them (the reader rejects them), but a dict given to :func:`validate` can, and a schema would let NaN
+    pass any bound."""
+    problems: list[Problem] = []
+    stack: list[tuple[PathTuple, Any, int]] = [((), entity, 0)]
+    while stack:
+        path, node, depth = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            literal = "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+            message = f"{literal} is not valid JSON (write null or a number)"
+            problems.append(Problem(ERROR, "json.value", message, path))
+        elif isinstance(node, dict | list):
+            if depth >= reader.MAX_DEPTH:
+                message = f"nesting is too deep: more than {reader.MAX_DEPTH} levels of arrays and objects"
+                problems.append(Problem(ERROR, "json.depth", message, path))
+                continue
+            children = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in children:
+                if isinstance(node, dict) and not isinstance(key, str):
+                    message = f"member names must be strings in JSON, got {_type_name(key)} {key!r}"
+                    problems.append(Problem(ERROR, "json.key", message, (*path, key)))
+                stack.append(((*path, key), child, depth + 1))
+        elif isinstance(node, int) and not isinstance(node, bool) and _too_long(node):
+            message = f"integer too long: more than {sys.get_int_max_str_digits()} digits"
+            problems.append(Problem(ERROR, "json.number", message, path))
+        elif not (node is None or isinstance(node, str | int | float)):
+            message = f"{_type_name(node)} is not a JSON value"
+            if isinstance(node, tuple | set | frozenset):
+                message += " (use a list)"
+            problems.append(Problem(ERROR, "json.value", message, path))
+    return problems
 
 
 # --- one entity --------------------------------------------------------------------------------------
@@ -428,35 +530,96 @@ def _written_path(entity: Mapping[str, Any], path: PathTuple, form: str) -> Path
     return path
 
 
-def check_entity(entity: Any, *, form: str | None = None) -> tuple[list[Problem], str | None]:
-    """Problems of one entity (paths relative to it as written) and the form it was read in."""
+def _checked_types(entity: Mapping[str, Any]) -> tuple[list[Problem], list[str]]:
+    """Problems with the entity's ``type``, and the bundled types to check the entity against."""
+    known = schemas.entity_types()
+    if "type" not in entity:
+        message = "missing required member 'type' (the entity type)"
+        return [Problem(ERROR, "entity.type", message, ("type",))], []
+    entity_type = entity["type"]
+    names = [entity_type] if isinstance(entity_type, str) else entity_type
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        message = (
+            "the entity type must be a string, or in NGSI-LD a non-empty array of strings, "
+            f"got {_show(entity_type)}"
+        )
+        return [Problem(ERROR, "entity.type", message, ("type",))], []
+    # NGSI-LD lets an entity have several types: it is checked against each one that has a schema.
+    checked = [name for name in dict.fromkeys(names) if name in known]
+    if checked:
+        return [], checked
+    if len(names) == 1:
+        what = f"type {names[0]!r}: no bundled schema for it"
+    else:
+        what = f"types {', '.join(map(repr, names))}: no bundled schema for any of them"
+    message = f"unknown entity {what} (known: {', '.join(known)})"
+    return [Problem(ERROR, "entity.unknown-type", message, ("type",))], []
+
+
+def _reduce(entity: Mapping[str, Any], form: str) -> dict[str, Any]:
+    if form == forms.NORMALIZED:
+        reduced = forms.to_key_values(dict(entity))
+    elif form == forms.NGSIV2_NORMALIZED:
+        reduced = forms.from_ngsiv2_normalized(dict(entity))
+    else:
+        reduced = dict(entity)
+    reduced.pop("@context", None)
+    return reduced
+
+
+def _schema_problems(entity: Mapping[str, Any], form: str, broken: set[str]) -> Iterator[Problem]:
+    """Schema errors of the entity (whose ``type`` is a bundled one), at the paths as written."""
+    validator = schemas.validator(entity["type"])
+    reduced = _reduce(entity, form)
+    for name in broken:
+        reduced.pop(name, None)  # already reported; its schema errors would only repeat them
+    multi: list[str] = []
+    if form == forms.NORMALIZED:
+        attributes = [name for name in reduced if name not in forms.ENTITY_MEMBERS]
+        multi = [name for name in attributes if forms.is_multi_instance(entity[name])]
+    # A multi-instance attribute is validated instance by instance: run k validates instance k of each.
+    runs = max((len(entity[name]) for name in multi), default=1)
+    for run in range(runs):
+        for name in multi:
+            reduced[name] = forms.instance_key_value(entity, name, min(run, len(entity[name]) - 1))
+        for error in validator.iter_errors(reduced):
+            for path, code, message in _explain(error):
+                head = path[0] if path else None
+                if head in multi:
+                    if run < len(entity[head]):
+                        written = tuple(forms.instance_original_path(entity, head, run, path[1:]))
+                        yield Problem(ERROR, code, message, written)
+                elif run == 0:
+                    yield Problem(ERROR, code, message, _written_path(entity, path, form))
+
+
+def check_entity(
+    entity: Any, *, form: str | None = None, check_json: bool = True
+) -> tuple[list[Problem], str | None]:
+    """Problems of one entity (paths relative to it as written) and the form it was read in.
+
+    ``check_json=False`` skips looking for values JSON cannot hold, for entities parsed from JSON text.
+    """
     if not isinstance(entity, dict):
-        got = _JSON_TYPE_NAMES.get(_json_type(entity), "a value")
+        got = _type_name(entity)
         return [Problem(ERROR, "entity.not-object", f"an entity must be a JSON object, got {got}", ())], None
     chosen = forms.detect_form(entity) if form in (None, "auto") else form
-    problems: list[Problem] = []
-    entity_type = entity.get("type")
-    known = isinstance(entity_type, str) and entity_type in schemas.entity_types()
-    if "type" not in entity:
-        problems.append(
-            Problem(ERROR, "entity.type", "missing required member 'type' (the entity type)", ("type",))
-        )
-    elif not isinstance(entity_type, str):
-        problems.append(Problem(ERROR, "entity.type", "the entity type must be a string", ("type",)))
-    elif not known:
-        problems.append(
-            Problem(
-                ERROR,
-                "entity.unknown-type",
-                f"unknown entity type {entity_type!r}: no bundled schema for it "
-                f"(known: {', '.join(schemas.entity_types())})",
-                ("type",),
-            )
-        )
-    facts = schemas.attributes(entity_type) if known else {}
-    broken: set[str] = set()
+    not_json = _non_json(entity) if check_json else []
+    problems = list(not_json)
+    # Kept away from the schema validator, which would recurse too deep or fail to print them.
+    broken = {str(problem.path[0]) for problem in not_json if problem.code in ("json.depth", "json.number")}
+    type_problems, checked = _checked_types(entity)
+    problems.extend(type_problems)
+    if "id" not in entity and not checked:
+        # With a schema, its `required` says so.
+        problems.append(Problem(ERROR, "entity.id", "missing required member 'id' (the entity id)", ("id",)))
+    facts: dict[str, schemas.Attribute] = {}
+    for name in checked:
+        for attribute_name, attribute in schemas.attributes(name).items():
+            facts.setdefault(attribute_name, attribute)
+    label = " or ".join(checked)
     if chosen == forms.NORMALIZED:
-        for problem in _check_normalized(entity, facts, entity_type if known else None):
+        for problem in _check_normalized(entity, facts, label or None):
             problems.append(problem)
             if problem.severity == ERROR and problem.path and problem.path[0] != "id":
                 broken.add(str(problem.path[0]))
@@ -465,30 +628,18 @@ def check_entity(entity: Any, *, form: str | None = None) -> tuple[list[Problem]
             problems.append(problem)
             if problem.severity == ERROR and problem.code == "ngsiv2.attribute":
                 broken.add(str(problem.path[0]))
-    if known:
-        for name in entity:
-            if name not in forms.ENTITY_MEMBERS and name not in facts:
-                problems.append(
-                    Problem(
-                        WARNING,
-                        "schema.undeclared",
-                        f"{name!r} is not declared in the {entity_type} schema (a typo?)",
-                        (name,),
-                    )
-                )
-        if chosen == forms.NORMALIZED:
-            reduced = forms.to_key_values(entity)
-        elif chosen == forms.NGSIV2_NORMALIZED:
-            reduced = forms.from_ngsiv2_normalized(entity)
-        else:
-            reduced = dict(entity)
-        reduced.pop("@context", None)
-        for name in broken:
-            reduced.pop(name, None)  # already reported; its schema errors would only repeat them
-        for error in schemas.validator(entity_type).iter_errors(reduced):
-            for path, code, message in _explain(error):
-                written = _written_path(entity, path, chosen)
-                problems.append(Problem(ERROR, code, message, written))
+    for name in entity if checked else ():
+        if name not in forms.ENTITY_MEMBERS and name not in facts:
+            message = f"{name!r} is not declared in the {label} schema (a typo?)"
+            problems.append(Problem(WARNING, "schema.undeclared", message, (name,)))
+    bad_values = [problem.path for problem in not_json]
+    for entity_type in checked:
+        typed = entity if entity["type"] == entity_type else {**entity, "type": entity_type}
+        for problem in _schema_problems(typed, chosen, broken):
+            # A value JSON cannot hold is reported as such, not again as a schema error.
+            if not any(problem.path[: len(path)] == path for path in bad_values):
+                problems.append(problem)
+    problems = list({(p.severity, p.code, p.message, p.path): p for p in problems}.values())
     if len(problems) > 1:
         order = _document_order(entity)
 
@@ -509,14 +660,16 @@ def _findings(
     source: str | None,
     index: int | None,
     locate: Locator | None,
+    check_json: bool = True,
 ) -> list[Finding]:
-    problems, chosen = check_entity(entity, form=form)
+    problems, chosen = check_entity(entity, form=form, check_json=check_json)
     entity_id = entity.get("id") if isinstance(entity, dict) else None
     entity_type = entity.get("type") if isinstance(entity, dict) else None
     findings = []
     for problem in problems:
         pointer = reader.to_json_pointer(problem.path)
-        line, column = locate(pointer) if locate else (None, None)
+        # The path itself, not its pointer: "/0" cannot tell the member "0" from the element 0.
+        line, column = locate(problem.path) if locate else (None, None)
         findings.append(
             Finding(
                 severity=problem.severity,
@@ -554,6 +707,8 @@ def validate_items(items: Iterable[reader.Item], *, form: str | None = None) -> 
             yield _read_error_finding(item)
             continue
         entity = item.value
+        entity_id = entity.get("id") if isinstance(entity, dict) else None
+        entity_type = entity.get("type") if isinstance(entity, dict) else None
         for problem in item.problems:
             yield Finding(
                 severity=ERROR,
@@ -563,11 +718,14 @@ def validate_items(items: Iterable[reader.Item], *, form: str | None = None) -> 
                 line=problem.line,
                 column=problem.column,
                 json_path=problem.json_path,
-                entity_id=entity.get("id") if isinstance(entity, dict) else None,
-                entity_type=entity.get("type") if isinstance(entity, dict) else None,
+                entity_id=entity_id if isinstance(entity_id, str) else None,
+                entity_type=entity_type if isinstance(entity_type, str) else None,
                 index=item.index,
             )
-        yield from _findings(entity, form=form, source=item.source, index=item.index, locate=item.locate)
+        # Parsed from JSON text: no NaN, no Python objects to look for.
+        yield from _findings(
+            entity, form=form, source=item.source, index=item.index, locate=item.locate, check_json=False
+        )
 
 
 def _check_form(form: str | None) -> str | None:
@@ -592,6 +750,14 @@ def validate(
         return _findings(dict(obj_or_path), form=chosen, source=None, index=None, locate=None)
     if isinstance(obj_or_path, str | os.PathLike):
         return list(validate_items(reader.read([obj_or_path]), form=chosen))
+    if isinstance(obj_or_path, bytes | bytearray | memoryview) or not isinstance(obj_or_path, Iterable):
+        message = (
+            "validate() takes an entity (a dict), a list of entities, a path or a list of paths, "
+            f"not {type(obj_or_path).__name__}"
+        )
+        if isinstance(obj_or_path, bytes | bytearray | memoryview):
+            message += " (for JSON text, pass json.loads(text))"
+        raise TypeError(message)
     items = list(obj_or_path)
     if all(isinstance(item, str | os.PathLike) for item in items):
         return list(validate_items(reader.read(items), form=chosen))
@@ -600,5 +766,6 @@ def validate(
         if isinstance(item, str | os.PathLike):
             findings.extend(validate_items(reader.read([item]), form=chosen))
         else:
-            findings.extend(_findings(item, form=chosen, source=None, index=index, locate=None))
+            entity = dict(item) if isinstance(item, Mapping) else item
+            findings.extend(_findings(entity, form=chosen, source=None, index=index, locate=None))
     return findings

@@ -198,6 +198,28 @@ def test_detect_form_basics() -> None:
     )
 
 
+def test_detect_form_survives_any_type_member() -> None:
+    # `member.get("type") in frozenset(...)` raised TypeError for a list or an object
+    for kind in (["Property"], {"a": 1}, ["Point"]):
+        entity = {"id": "urn:x:1", "type": "T", "a": {"type": kind, "value": 1, "coordinates": [0, 0]}}
+        assert forms.detect_form(entity) == "keyValues"
+        assert forms.to_key_values(entity) == entity
+        assert not forms.is_instance(entity["a"]) and not forms.is_geojson_geometry(entity["a"])
+
+
+def test_detect_ngsiv2_with_a_broken_attribute() -> None:
+    v2 = forms.to_ngsiv2_normalized(example("MLModel"))
+    assert forms.detect_form(v2 | {"version": {"type": "Text"}}) == "ngsiv2"
+    assert forms.detect_form(v2 | {"version": "12"}) == "ngsiv2"
+    # a keyValues entity with one object value shaped like an NGSI-v2 attribute stays keyValues
+    assert forms.detect_form(example("MLModel") | {"name": {"type": "Text", "value": "x"}}) == "keyValues"
+
+
+def test_absolute_uri_is_the_whole_string() -> None:
+    assert forms.is_absolute_uri("urn:ngsi-ld:MLModel:1")
+    assert not forms.is_absolute_uri("urn:ngsi-ld:MLModel:1\n")  # `$` matched before the line break
+
+
 # --- hypothesis: keyValues -> normalized -> keyValues is the identity ---------------------------------
 
 _RESERVED_KEYS = {"@type", "@value", "languageMap", "dataset", "datasetId", "object", "value", "type"}

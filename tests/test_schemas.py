@@ -83,6 +83,30 @@ def test_formats_are_asserted(entity_type: str, member: str, value: str) -> None
     assert errors, f"{member}={value!r} should not validate"
 
 
+@pytest.mark.parametrize(
+    ("entity_type", "member", "value"),
+    [
+        ("MLProcessing", "dueDate", "2026-11-20T09:00:00Z\n"),
+        ("MLModel", "modelUrl", "https://models.example.org/m.onnx\n"),
+        ("MLModel", "modelSha256", "0" * 64 + "\n"),
+        ("MLModel", "id", "MLModel.01\n"),
+        ("HandwritingDigit", "imageMetadata", {"mediaType": "image/png\n"}),
+    ],
+)
+def test_a_final_line_break_does_not_validate(entity_type: str, member: str, value: Any) -> None:
+    # Python's `$` (in the format validators and in `pattern`) also matches before a final "\n";
+    # ECMA-262's, which JSON Schema means, does not.
+    entity = example(entity_type) | {member: value}
+    assert list(schemas.validator(entity_type).iter_errors(entity)), f"{member}={value!r} should not validate"
+    assert schemas.format_checker().conforms("a$\n", "regex")  # a regex may end with a line break
+
+
+def test_ecma_pattern() -> None:
+    assert schemas._ecma_pattern("^[0-9a-f]{64}$") == r"^[0-9a-f]{64}\Z"
+    assert schemas._ecma_pattern(r"^[\$x]+$") == r"^[\$x]+\Z"  # `$` in a class or escaped stays
+    assert schemas._ecma_pattern(r"a\$|b$") == r"a\$|b\Z"
+
+
 def test_attribute_kinds() -> None:
     kinds = schemas.attribute_kinds("MLProcessing")
     assert kinds["refMLModel"] == kinds["refSubscriptionQuery"] == kinds["refOutputEntity"] == "Relationship"

@@ -485,3 +485,160 @@ def test_cli_usage_errors(runner: CliRunner, files: dict[str, Path]) -> None:
     assert runner.invoke(main, ["validate", "--form", "bogus", str(files["valid"])]).exit_code == EXIT_USAGE
     assert runner.invoke(main, ["validate", "--format", "xml", str(files["valid"])]).exit_code == EXIT_USAGE
     assert runner.invoke(main, ["--version"]).exit_code == EXIT_OK
+
+
+# --- hostile entities and odd Python values ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, 42, 3.5, True, object(), b"{}", bytearray(b"[]")])
+def test_api_rejects_what_is_no_entity_nor_path(value: Any) -> None:
+    with pytest.raises(TypeError, match="validate\\(\\) takes an entity"):
+        validate(value)
+
+
+def test_api_odd_items_and_paths(tmp_path: Path) -> None:
+    assert [f.code for f in validate([1, None, b"x"])] == ["entity.not-object"] * 3
+    assert "bytes" in validate([b"x"])[0].message
+    (missing,) = validate(tmp_path / "nope.json")
+    assert missing.code == "input.file-not-found" and missing.category == "input"
+    (empty,) = validate("")
+    assert empty.code == "input.bad-path"
+
+
+def test_api_values_json_cannot_hold() -> None:
+    # NaN passed every bound of a number attribute: the entity was "valid".
+    digit = example("HandwritingDigit")
+    (finding,) = validate(digit | {"confidence": float("nan")})
+    assert finding.code == "json.value" and finding.json_path == "/confidence" and "NaN" in finding.message
+    (finding,) = validate(example("MLModel") | {"version": float("inf")})  # not also a schema.type error
+    assert finding.code == "json.value" and "Infinity" in finding.message
+    findings = validate(example("MLModel") | {"metrics": ({"metricName": "a", "metricValue": 1},), 5: "x"})
+    assert {(f.code, f.json_path) for f in findings if f.is_error} == {
+        ("json.value", "/metrics"),
+        ("json.key", "/5"),
+    }
+    # more digits than Python prints: jsonschema's own message raised a ValueError
+    (finding,) = validate(example("MLModel") | {"version": 10**5000})
+    assert finding.code == "json.number" and finding.json_path == "/version"
+
+
+def test_api_deep_nesting_is_a_finding_not_a_recursion_error() -> None:
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    codes = {f.code for f in validate(example("MLModel") | {"outputAttributes": deep, "name": deep})}
+    assert codes == {"json.depth"}
+
+
+@pytest.mark.parametrize("kind", [["Property"], {"a": 1}])
+def test_attribute_type_that_is_not_a_string(kind: Any) -> None:
+    # unhashable: `kind in frozenset(...)` raised TypeError, in form detection and in the shape check
+    entity = forms.to_normalized(example("MLModel"))
+    entity["name"] = {"type": kind, "value": "x"}
+    (finding,) = validate(entity)
+    assert finding.json_path == "/name/type" and finding.code == "ngsi-ld.attribute"
+    keyvalues = example("MLModel") | {"name": {"type": kind, "value": "x"}}
+    assert [f.json_path for f in validate(keyvalues)] == ["/name"]
+    assert errors(validate(keyvalues, form="normalized"))
+    assert forms.detect_form({"location": {"type": ["Point"]}}) == forms.KEY_VALUES
+
+
+def test_multi_instance_values_are_validated_one_by_one() -> None:
+    # The keyValues reduction {"dataset": {...}} is no value the schema describes: "/version must be a
+    # string, got an object" hid the real mistake.
+    entity = forms.to_normalized(example("MLModel"))
+    entity["version"] = [
+        {"type": "Property", "value": 12, "datasetId": "urn:ngsi-ld:Dataset:a"},
+        {"type": "Property", "value": "13"},
+        {"type": "Property", "value": 14, "datasetId": "urn:ngsi-ld:Dataset:b"},
+    ]
+    found = errors(validate(entity))
+    assert [(f.json_path, f.code) for f in found] == [
+        ("/version/0/value", "schema.type"),
+        ("/version/2/value", "schema.type"),
+    ]
+    assert 'write "12"' in found[0].message
+
+
+def test_ngsiv2_entity_with_one_broken_attribute() -> None:
+    # Read as keyValues, every correct attribute was an error and the broken one was not named.
+    entity = json.loads((resources.schemas_dir() / "MLModel/examples/example-normalized.json").read_text())
+    broken = entity | {"version": {"type": "Text"}}
+    (finding,) = validate(broken)
+    assert (finding.json_path, finding.form) == ("/version", forms.NGSIV2_NORMALIZED)
+    assert "missing 'value'" in finding.message
+    (finding,) = validate(entity | {"version": {"type": "Text", "value": "1", "metdata": {}}})
+    assert finding.json_path == "/version/metdata"
+    (finding,) = validate(entity | {"version": "12"})
+    assert finding.json_path == "/version" and finding.code == "ngsiv2.attribute"
+
+
+def test_entity_type_array() -> None:
+    # NGSI-LD allows several types: each one with a schema is checked.
+    found = validate(
+        example("MLModel") | {"type": ["MLModel", "HandwritingDigit"], "version": 5, "confidence": 2, "x": 1}
+    )
+    assert [(f.severity, f.json_path) for f in found] == [
+        ("error", "/version"),
+        ("error", "/confidence"),
+        ("warning", "/x"),
+    ]
+    assert "MLModel or HandwritingDigit" in found[2].message
+    assert [f.code for f in validate({"id": "urn:x:1", "type": ["A", "B"]})] == ["entity.unknown-type"]
+    for bad in ([], ["MLModel", 5], {"a": 1}, None):
+        (finding,) = validate({"id": "urn:x:1", "type": bad})
+        assert finding.code == "entity.type" and finding.json_path == "/type"
+
+
+def test_missing_id_of_an_entity_without_schema() -> None:
+    assert {f.json_path for f in validate({"type": "Nope"})} == {"/type", "/id"}
+    assert [f.json_path for f in validate({"type": "MLModel"})] == ["/id"]  # once, from the schema
+
+
+def test_normalized_member_checks() -> None:
+    entity = forms.to_normalized(example("MLModel"))
+    entity["name"] = {"type": "LanguageProperty", "languageMap": {"en": "x", "fr": 5}, "value": "x"}
+    entity["description"] = {"type": "Relationship"}
+    entity["algorithm"] = {"type": "ListProperty", "valueList": "CNN"}
+    entity["refMLProcessing"] = {
+        "type": "ListRelationship",
+        "objectList": ["urn:ngsi-ld:MLProcessing:1", {"object": "nope"}, {"obj": 1}],
+    }
+    by_path = {f.json_path: f.message for f in validate(entity)}
+    assert "must be a string, got 5" in by_path["/name/languageMap/fr"]
+    assert "'languageMap'" in by_path["/name/value"]
+    assert by_path["/description"] == "a Relationship needs an 'object' member"
+    assert "must be an array" in by_path["/algorithm/valueList"]
+    assert "absolute URI" in by_path["/refMLProcessing/objectList/1/object"]
+    assert "'object' member" in by_path["/refMLProcessing/objectList/2"]
+
+
+def test_null_is_shown_once() -> None:
+    (finding,) = validate(example("MLModel") | {"version": None})
+    assert finding.message == "must be a string, got null"
+
+
+def test_a_final_line_break_is_no_date_uri_or_pattern() -> None:
+    # Python's `$` matches before a final "\n": the date-time and URI validators and the schema patterns
+    # let these through.
+    entity = example("MLModel") | {
+        "dateCreated": "2026-11-20T09:30:00Z\n",
+        "modelUrl": "https://models.example.org/m.onnx\n",
+        "modelSha256": example("MLModel")["modelSha256"] + "\n",
+        "id": "MLModel.01\n",
+    }
+    assert {f.json_path for f in errors(validate(entity))} == {
+        "/dateCreated",
+        "/modelUrl",
+        "/modelSha256",
+        "/id",
+    }
+    normalized = forms.to_normalized(example("MLProcessing"))
+    normalized["id"] = "urn:ngsi-ld:MLProcessing:1\n"
+    normalized["refMLModel"]["object"] += "\n"
+    normalized["processedCount"]["observedAt"] = "2026-11-20T09:30:00Z\n"
+    assert {f.json_path for f in errors(validate(normalized))} == {
+        "/id",
+        "/refMLModel/object",
+        "/processedCount/observedAt",
+    }

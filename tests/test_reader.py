@@ -1,0 +1,289 @@
+"""The reader on hostile input: every problem a clear finding at the right place, nothing lost, no crash."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sdmtool import reader, resources
+from sdmtool.cli import main
+from sdmtool.findings import EXIT_OK, EXIT_USAGE
+from sdmtool.validate import validate, validate_items
+
+
+def example(entity_type: str = "MLModel") -> dict[str, Any]:
+    path = resources.schemas_dir() / entity_type / "examples" / "example.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def items(data: bytes | str, name: str = "t.json") -> list[reader.Item]:
+    return list(reader.read_bytes(name, data.encode() if isinstance(data, str) else data))
+
+
+def read_error(data: bytes | str, name: str = "t.json") -> reader.ReadError:
+    (item,) = items(data, name)
+    assert isinstance(item, reader.ReadError), item
+    return item
+
+
+def validate_text(text: str, name: str = "t.json") -> list[Any]:
+    return list(validate_items(reader.read_bytes(name, text.encode())))
+
+
+def entity(data: bytes | str, name: str = "t.json") -> reader.SourceEntity:
+    (item,) = items(data, name)
+    assert isinstance(item, reader.SourceEntity), item
+    return item
+
+
+# --- nesting -----------------------------------------------------------------------------------------
+
+
+def test_deep_nesting_that_parses_keeps_every_location() -> None:
+    # orjson accepts 1024 levels; the recursive scanner gave up near 500 (or earlier, on a deep stack) and
+    # then every finding of the entity lost its line and column.
+    deep = "[" * 900 + "]" * 900
+    text = json.dumps(example() | {"version": 12}).replace('"version"', f'"deep": {deep}, "version"')
+    findings = validate_text(text)
+    (version,) = [f for f in findings if f.json_path == "/version"]
+    assert (version.line, version.column) == (1, text.index("12") + 1)
+    assert all(f.line is not None for f in findings)
+
+
+def test_too_deep_nesting_is_reported_where_it_happens() -> None:
+    error = read_error('{"a": ' + "[" * 2000 + "]" * 2000 + "}")
+    assert "nesting is too deep" in error.message and "1024" in error.message
+    # the container that goes one level too deep (the object is level 1), not line 1 column 1
+    assert (error.line, error.column) == (1, len('{"a": ') + 1024)
+
+
+# --- numbers -----------------------------------------------------------------------------------------
+
+
+def test_integers_beyond_64_bits_are_read_exactly() -> None:
+    # orjson turns them into floats without a word: the message then quoted a number never written.
+    text = json.dumps(example() | {"version": 18446744073709551617})
+    assert entity(text).value["version"] == 18446744073709551617
+    (finding,) = validate_text(text)
+    assert 'write "18446744073709551617" instead of 18446744073709551617' in finding.message
+    assert entity("[-9223372036854775809]").value == -9223372036854775809
+
+
+def test_numbers_that_cannot_be_read_are_input_errors() -> None:
+    too_long = read_error('{"n": 1' + "0" * 5000 + "}")  # used to be a ValueError traceback
+    assert (too_long.line, too_long.column) == (1, 7) and "5001 digits" in too_long.message
+    overflow = read_error('{"n": 1e999}')
+    assert (overflow.line, overflow.column) == (1, 7) and "out of range" in overflow.message
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        ('{"n": 01}', "leading zeros"),
+        ('{"n": 1.}', "decimal point"),
+        ('{"n": .5}', "0.5, not .5"),
+        ('{"n": 1e}', "exponent"),
+        ('{"n": -}', "'-'"),
+    ],
+)
+def test_broken_numbers_say_why(text: str, cause: str) -> None:
+    error = read_error(text)
+    assert (error.line, error.column) == (1, 7)
+    assert "invalid number" in error.message and cause in error.message
+
+
+def test_lone_surrogate_escape_is_an_error() -> None:
+    error = read_error('{"a": "x\\ud800"}')
+    assert (error.line, error.column) == (1, 7) and "surrogate" in error.message
+
+
+# --- encodings ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "name"),
+    [
+        ("utf-16-le", b"\xff\xfe", "UTF-16 LE"),
+        ("utf-16-be", b"\xfe\xff", "UTF-16 BE"),
+        ("utf-32-le", b"\xff\xfe\x00\x00", "UTF-32 LE"),
+        ("utf-16-le", b"", "UTF-16 LE"),
+        ("utf-16-be", b"", "UTF-16 BE"),
+    ],
+)
+def test_utf16_and_utf32_are_named(encoding: str, bom: bytes, name: str) -> None:
+    error = read_error(bom + '{"id": "urn:x:1"}'.encode(encoding))
+    assert error.code == "not-utf8" and name in error.message and "save it as UTF-8" in error.message
+
+
+def test_invalid_utf8_column_counts_characters() -> None:
+    error = read_error(b'{\n "name": "\xc3\xa9\xc3\xa9\xff"}')
+    # line 2 is ` "name": "éé` then the bad byte: 12 characters (14 bytes) before it
+    assert (error.line, error.column) == (2, 13)
+
+
+def test_huge_string_costs_no_huge_memory() -> None:
+    # A repeated alternation in a regex allocates per character: ~120 MB for this 1 MB string.
+    text = '{"a": 1, "a": "' + "x" * 1_000_000 + '"}'
+    tracemalloc.start()
+    try:
+        item = entity(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [problem.json_path for problem in item.problems] == ["/a"]
+    assert peak < 30_000_000
+
+
+# --- NDJSON and documents ----------------------------------------------------------------------------
+
+
+def test_ndjson_with_a_broken_first_line_reads_the_rest() -> None:
+    good = json.dumps(example())
+    bad = json.dumps(example() | {"version": 2})
+    for name in ("dump.json", reader.STDIN_NAME):
+        found = items(f'{{"broken": \n{good}\n{bad}\n', name)
+        assert isinstance(found[0], reader.ReadError) and found[0].line == 1
+        assert [item.index for item in found[1:]] == [1, 2]
+
+
+def test_pretty_printed_document_in_an_ndjson_file() -> None:
+    # Read line by line: ~50 errors and five bogus "entities" (the lines that parse alone, like `"CNN"`).
+    text = json.dumps(example() | {"version": 12}, indent=2)
+    (item,) = items(text, "dump.ndjson")
+    assert isinstance(item, reader.SourceEntity) and item.value["version"] == 12
+    (finding,) = validate_text(text, "dump.ndjson")
+    line = next(number for number, row in enumerate(text.split("\n"), 1) if '"version"' in row)
+    assert (finding.json_path, finding.line) == ("/version", line)
+
+
+def test_a_broken_pretty_printed_array_stays_one_document() -> None:
+    lines = "\n".join(json.dumps(example()) for _ in range(3))
+    error = read_error(f"[\n{lines}\n]")  # commas forgotten: most lines parse alone
+    assert (error.line, error.column) == (3, 1) and "expected ','" in error.message
+
+
+def test_feature_collection_without_an_array_of_features() -> None:
+    # used to yield no entity at all: "0 entities ... all valid", exit 0
+    error = read_error('{"type": "FeatureCollection",\n "features": {"type": "Feature"}}', "x.geojson")
+    assert error.code == "invalid-geojson" and (error.line, error.column) == (2, 14)
+
+
+# --- locations ---------------------------------------------------------------------------------------
+
+
+def test_member_named_like_an_index_is_located(tmp_path: Path) -> None:
+    text = (
+        '{\n "id": "urn:ngsi-ld:MLModel:1",\n "type": "MLModel",\n "0": 1,\n "²": 2,\n'
+        ' "x": {"1": [5, {"1": 0}]}\n}'
+    )
+    path = tmp_path / "digits.json"
+    path.write_text(text, encoding="utf-8")
+    # "²".isdigit() is True: int("²") raised a ValueError; "/0" was taken for an array index
+    by_path = {f.json_path: (f.line, f.column) for f in validate(path)}
+    assert by_path == {"/0": (4, 7), "/²": (5, 7), "/x": (6, 7)}
+    item = entity(text)
+    assert item.locate("/x/1/1/1") == (6, 23)
+    assert item.locate("$.x['1'][1]['1']") == (6, 23)
+    assert item.locate("/x/1/01") == item.locate("/x/1")  # "01" is no index: nearest ancestor
+
+
+# --- inputs ------------------------------------------------------------------------------------------
+
+
+def test_empty_path_is_not_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bad.json").write_text("{")
+    monkeypatch.chdir(tmp_path)
+    (error,) = list(reader.read([""]))
+    assert isinstance(error, reader.ReadError) and error.code == "bad-path"
+
+
+def test_stdin_twice_and_stdin_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = list(reader.read(["-", "-"], stdin=io.BytesIO(json.dumps(example()).encode())))
+    assert isinstance(found[0], reader.SourceEntity)
+    assert isinstance(found[1], reader.ReadError) and "more than once" in found[1].message
+    monkeypatch.setattr("sys.stdin", None)  # the process was started with stdin closed
+    (error,) = list(reader.read(["-"]))
+    assert isinstance(error, reader.ReadError) and "closed" in error.message
+
+
+def test_symbolic_links(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    (error,) = list(reader.read([loop]))
+    assert isinstance(error, reader.ReadError) and "no such file" not in error.message
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "dangling.json").symlink_to(tmp_path / "nowhere.json")
+    (error,) = list(reader.read([folder]))
+    assert isinstance(error, reader.ReadError) and "broken symbolic link" in error.message
+
+
+def test_special_files_in_a_directory_are_reported_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.json")  # reading it would block the walk forever
+    (tmp_path / "a.json").write_text(json.dumps(example()))
+    found = list(reader.expand_inputs([tmp_path]))
+    assert found[0] == tmp_path / "a.json"
+    assert isinstance(found[1], reader.ReadError) and "not a regular file" in found[1].message
+
+
+def test_unlistable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(example()))
+    real_walk = os.walk
+
+    def walk(top: Any, onerror: Any = None, **options: Any) -> Any:
+        # As a permission-denied subdirectory shows up (root cannot be denied anything, so simulated).
+        if onerror is not None:
+            onerror(PermissionError(13, "Permission denied", str(tmp_path / "secret")))
+        return real_walk(top, onerror=onerror, **options)
+
+    monkeypatch.setattr(reader.os, "walk", walk)
+    found = list(reader.expand_inputs([tmp_path]))
+    assert isinstance(found[0], reader.ReadError) and found[0].source == str(tmp_path / "secret")
+    assert "Permission denied" in found[0].message
+    assert found[1] == tmp_path / "a.json"
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+
+def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_text("[]")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty.json")])
+    assert result.exit_code == EXIT_OK
+    assert "0 entities in 1 input: all valid" in result.output
+
+
+def test_cli_control_characters_stay_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(example() | {"a\nb": 1, "c\u2028d": 2}))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == EXIT_OK
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and "/a\\nb" in lines[0] and "/c\\u2028d" in lines[1]
+
+
+def test_cli_hostile_inputs_exit_cleanly(tmp_path: Path) -> None:
+    cases = {
+        "deep.json": "[" * 100_000,
+        "big.json": '{"n": ' + "9" * 5000 + "}",
+        "utf16.json": '{"id": 1}'.encode("utf-16"),
+        "key.json": '{"id": "urn:ngsi-ld:MLModel:1", "type": "MLModel", "²": 1}',
+        "attr.json": '{"id": "urn:ngsi-ld:MLModel:1", "type": "MLModel", "name": {"type": ["Property"]}}',
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(tmp_path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    document = json.loads(result.output)
+    assert document["exit_code"] == EXIT_USAGE == result.exit_code
+    assert {Path(f["file"]).name for f in document["findings"]} == set(cases)
+    assert all(f["line"] for f in document["findings"])
+    assert any(f["category"] == "entity" for f in document["findings"])
