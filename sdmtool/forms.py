@@ -16,6 +16,7 @@ from sdmtool import schemas
 NORMALIZED = "normalized"
 KEY_VALUES = "keyValues"
 NGSIV2_NORMALIZED = "ngsiv2"
+CONCISE = "concise"
 
 # Entity members that are not attributes: left untouched by every conversion. NGSI-LD system members
 # (createdAt, ...) ride along as they are.
@@ -89,6 +90,11 @@ def is_geojson_geometry(value: Any) -> bool:
         and _type_name(value) in _GEOJSON_TYPES
         and ("coordinates" in value or "geometries" in value)
     )
+
+
+def is_date_time_wrapper(value: Any) -> bool:
+    """``{"@type": "DateTime", "@value": …}``: how NGSI-LD writes a date-time value, keyValues included."""
+    return _is_date_time_wrapper(value)
 
 
 def _is_date_time_wrapper(value: Any) -> bool:
@@ -410,12 +416,24 @@ def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
 
 
 # Later forms (concise, GeoJSON...) slot in here, before the keyValues catch-all.
+def _looks_concise(entity: Mapping[str, Any]) -> bool:
+    """Some attribute is written as a concise NGSI-LD attribute (``{"object": …}``, ``{"value": …}`` with
+    sub-attributes, ``{"languageMap": …}`` with more members), not as a bare keyValues value."""
+    facts = _schema_facts(entity)
+    return any(
+        attribute_kind(member, _declared_members(facts, name)) not in (None, "DateTime")
+        for name, member in entity.items()
+        if name not in ENTITY_MEMBERS
+    )
+
+
 FORM_DETECTORS: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = [
     (NORMALIZED, _looks_normalized),
     (NGSIV2_NORMALIZED, _looks_ngsiv2),
+    (CONCISE, _looks_concise),
     (KEY_VALUES, lambda entity: True),
 ]
-FORMS = (NORMALIZED, KEY_VALUES, NGSIV2_NORMALIZED)
+FORMS = (NORMALIZED, CONCISE, KEY_VALUES, NGSIV2_NORMALIZED)
 
 
 def detect_form(entity: Mapping[str, Any]) -> str:

@@ -25,7 +25,7 @@ from sdmtool.findings import CATEGORY_INPUT, ERROR, WARNING, Finding, Severity
 PathTuple = tuple[str | int, ...]
 Locator = Callable[[str], tuple[int | None, int | None]]
 
-FORM_CHOICES = ("auto", forms.NORMALIZED, forms.KEY_VALUES, forms.NGSIV2_NORMALIZED)
+FORM_CHOICES = ("auto", *forms.FORMS)
 
 # NGSI-v2 attribute types and the JSON types their value may have (SDM rules, NGSI-v2 normalized form).
 _NGSIV2_VALUE_TYPES = {
@@ -523,8 +523,10 @@ def _document_order(entity: Any) -> dict[PathTuple, int]:
 
 def _written_path(entity: Mapping[str, Any], path: PathTuple, form: str) -> PathTuple:
     """Path in the document as written for a path in its keyValues reduction."""
-    if form == forms.NORMALIZED:
+    if form in (forms.NORMALIZED, forms.CONCISE):
         return tuple(forms.original_path(entity, path))
+    if form == forms.KEY_VALUES and path and forms.is_date_time_wrapper(entity.get(path[0])):
+        return (path[0], "@value", *path[1:])
     if form == forms.NGSIV2_NORMALIZED and path and forms.is_ngsiv2_attribute(entity.get(path[0])):
         return (path[0], "value", *path[1:])
     return path
@@ -557,12 +559,16 @@ def _checked_types(entity: Mapping[str, Any]) -> tuple[list[Problem], list[str]]
 
 
 def _reduce(entity: Mapping[str, Any], form: str) -> dict[str, Any]:
-    if form == forms.NORMALIZED:
+    if form in (forms.NORMALIZED, forms.CONCISE):
         reduced = forms.to_key_values(dict(entity))
     elif form == forms.NGSIV2_NORMALIZED:
         reduced = forms.from_ngsiv2_normalized(dict(entity))
     else:
-        reduced = dict(entity)
+        # A broker's keyValues output keeps date-times typed: {"@type": "DateTime", "@value": "…"}.
+        reduced = {
+            name: member["@value"] if forms.is_date_time_wrapper(member) else member
+            for name, member in entity.items()
+        }
     reduced.pop("@context", None)
     return reduced
 

@@ -203,9 +203,11 @@ def test_digits_are_predicted_and_written_back_without_loops(
 
     # Every entity the loop touched is valid against the schemas.
     for entity_type in ("MLModel", "MLProcessing", "SubscriptionQuery", "HandwritingDigit"):
-        entities = broker.http.get("/entities", params={"type": entity_type, "limit": 1000}).json()
-        assert entities
-        assert [f for f in validate(entities) if f.is_error] == []
+        for options in ({}, {"options": "keyValues"}, {"options": "concise"}):
+            params = {"type": entity_type, "limit": 1000, **options}
+            entities = broker.http.get("/entities", params=params).json()
+            assert entities
+            assert [f for f in validate(entities) if f.is_error] == [], options
 
 
 def test_a_missing_image_is_counted_as_failed(

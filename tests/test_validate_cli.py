@@ -642,3 +642,32 @@ def test_a_final_line_break_is_no_date_uri_or_pattern() -> None:
         "/refMLModel/object",
         "/processedCount/observedAt",
     }
+
+
+def test_broker_key_values_with_typed_date_times_are_valid() -> None:
+    # What GET /entities?options=keyValues returns: date-times stay {"@type": "DateTime", "@value": …}.
+    entity = {
+        "id": "urn:ngsi-ld:MLProcessing:p",
+        "type": "MLProcessing",
+        "processedCount": 1,
+        "dateLastProcessed": {"@type": "DateTime", "@value": "2026-12-03T19:53:11.125Z"},
+    }
+    assert sdmtool.validate(entity) == []
+    broken = {**entity, "dateLastProcessed": {"@type": "DateTime", "@value": "yesterday"}}
+    [finding] = sdmtool.validate(broken)
+    assert finding.json_path == "/dateLastProcessed/@value" and finding.form == "keyValues"
+
+
+def test_concise_entities_are_detected_and_located() -> None:
+    entity = {
+        "id": "urn:ngsi-ld:MLProcessing:c",
+        "type": "MLProcessing",
+        "refMLModel": {"object": "urn:ngsi-ld:MLModel:m"},
+        "processedCount": {"value": 3, "observedAt": "2026-12-03T19:53:11Z"},
+        "objective": "plain values mix with concise attributes",
+    }
+    assert sdmtool.validate(entity) == []
+    broken = {**entity, "refMLModel": {"object": "not a uri"}, "processedCount": {"value": -1}}
+    findings = sdmtool.validate(broken)
+    assert {f.form for f in findings} == {"concise"}
+    assert sorted(f.json_path for f in findings) == ["/processedCount/value", "/refMLModel/object"]
