@@ -609,6 +609,10 @@ def check_entity(
     if not isinstance(entity, dict):
         got = _type_name(entity)
         return [Problem(ERROR, "entity.not-object", f"an entity must be a JSON object, got {got}", ())], None
+    if "$schema" in entity and "id" not in entity:
+        # `sdmtool validate schemas/` meets the schemas beside the examples: not entities, not errors.
+        skipped = "a JSON Schema document, not an entity: skipped"
+        return [Problem(WARNING, "input.not-entity", skipped, ())], None
     chosen = forms.detect_form(entity) if form in (None, "auto") else form
     not_json = _non_json(entity) if check_json else []
     problems = list(not_json)

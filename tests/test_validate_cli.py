@@ -671,3 +671,10 @@ def test_concise_entities_are_detected_and_located() -> None:
     findings = sdmtool.validate(broken)
     assert {f.form for f in findings} == {"concise"}
     assert sorted(f.json_path for f in findings) == ["/processedCount/value", "/refMLModel/object"]
+
+
+def test_schema_documents_beside_examples_are_skipped_not_failed() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["validate", str(resources.schemas_dir())])
+    assert result.exit_code == 0, result.output
+    assert "a JSON Schema document, not an entity: skipped" in result.output
