@@ -19,7 +19,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 from starlette.applications import Starlette
@@ -31,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reference_runtime import __version__
-from sdmtool.query import QuerySyntaxError, normalized_resolver, parse_query
+from sdmtool.query import normalized_resolver
 
 from . import entities as ent
 from . import subscriptions as subs
@@ -53,9 +53,11 @@ from .errors import (
     not_acceptable,
     not_found,
     not_supported,
+    payload_too_large,
     unsupported_media_type,
 )
-from .notifier import Notifier, build_notification, link_header
+from .linear_regex import UnsupportedRegex, compile_linear
+from .notifier import DEFAULT_MAX_PENDING, NOTIFIER_HEADER, Notifier, build_notification, link_header
 from .store import AlreadyExists, Store
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,12 @@ JSON = "application/json"
 JSON_LD = "application/ld+json"
 MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_LIMIT = 20
+# Nesting of a request body (objects and arrays); GeoJSON multipolygons need 6 with their attribute.
+MAX_JSON_DEPTH = 100
+# Large enough for a 10 MiB image inlined as a data: URI (the runtime's image limit), base64 included.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _LINK_RE = re.compile(r"<([^>]*)>([^,]*)")
+_INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 _HOSTED_PATH = f"{BASE}/jsonldContexts/"
 
 
@@ -82,6 +89,7 @@ class BrokerOptions:
         append_subscription_id: bool = False,
         notification_timeout: float = 5.0,
         max_limit: int = 1000,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if notification_success not in ("200", "2xx"):
             raise ValueError("notification_success must be '200' or '2xx'")
@@ -92,6 +100,7 @@ class BrokerOptions:
         self.append_subscription_id = append_subscription_id
         self.notification_timeout = notification_timeout
         self.max_limit = max_limit
+        self.max_body_bytes = max_body_bytes
 
 
 class Broker:
@@ -143,16 +152,18 @@ class Broker:
         if not changed:
             return
         now = ent.now_iso()
-        for sub in self.subscriptions():
-            if subs.status_of(sub, now) != "active":
-                continue
-            try:
-                self._notify(sub, old, new, changed)
-            except (ContextNotAvailable, InvalidContext) as exc:
-                log.warning("subscription %s skipped: %s", sub["id"], exc)
-            except Exception:
-                # The write is committed and its response must say so; a notification bug is only logged.
-                log.exception("subscription %s: notification not sent", sub["id"])
+        # One transaction for the outbox rows of all the notifications this write causes.
+        with self.store.transaction():
+            for sub in self.subscriptions():
+                if subs.status_of(sub, now) != "active":
+                    continue
+                try:
+                    self._notify(sub, old, new, changed)
+                except (ContextNotAvailable, InvalidContext) as exc:
+                    log.warning("subscription %s skipped: %s", sub["id"], exc)
+                except Exception:
+                    # The write is committed and its response must say so; a notification bug is only logged.
+                    log.exception("subscription %s: notification not sent", sub["id"])
 
     def _notify(
         self, sub: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any], changed: set[str]
@@ -222,13 +233,18 @@ async def _read_body(request: Request, *, allow_merge_patch: bool = False) -> tu
             f"Content-Type must be {' or '.join(allowed)}, not {media_type or 'missing'}"
         )
     links = _link_contexts(request)
-    raw = await request.body()
+    raw = await _body_bytes(request, _broker(request).options.max_body_bytes)
     if not raw.strip():
         raise invalid_request("the request has no body")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise invalid_request(f"the body is not valid JSON: {exc}") from None
+    if _nested_deeper_than(data, MAX_JSON_DEPTH):
+        # orjson reads 1,024 levels but writes only 254, and the stored, rendered and notified forms wrap
+        # the body in a few more: without this limit a deep value is accepted and then fails every write
+        # (or is stored and then fails every read), as a 500.
+        raise bad_request(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
     if media_type == JSON_LD:
         if links:
             raise bad_request(
@@ -239,6 +255,35 @@ async def _read_body(request: Request, *, allow_merge_patch: bool = False) -> tu
             f"{media_type} must not carry @context in the body; use a Link header or application/ld+json"
         )
     return data, media_type, links
+
+
+async def _body_bytes(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes (never held whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise payload_too_large(f"the body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise payload_too_large(f"the body is larger than {limit} bytes")
+    return bytes(body)
+
+
+def _nested_deeper_than(data: Any, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _has_body_context(data: Any) -> bool:
@@ -352,10 +397,9 @@ def _int_param(request: Request, name: str, default: int, minimum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"{name} must be an integer") from None
+    if not _INTEGER_RE.fullmatch(raw):
+        raise bad_request(f"{name} must be an integer")
+    value = int(raw)
     if value < minimum:
         raise bad_request(f"{name} must be at least {minimum}")
     return value
@@ -441,18 +485,16 @@ async def query_entities(request: Request) -> Response:
     if type_text:
         selector = [[ctx.expand(t) for t in group] for group in ent.parse_type_selector(type_text)]
     ids = [i for i in ids_text.split(",") if i] if ids_text else None
+    for entity_id in ids or ():
+        if not ent.is_uri(entity_id):
+            raise bad_request(f"id: {entity_id!r} is not an absolute URI")
     pattern = None
     if id_pattern:
         try:
-            pattern = re.compile(id_pattern)
-        except re.error as exc:
+            pattern = compile_linear(id_pattern)
+        except UnsupportedRegex as exc:
             raise bad_request(f"invalid idPattern: {exc}") from None
-    query = None
-    if q_text:
-        try:
-            query = parse_query(q_text)
-        except QuerySyntaxError as exc:
-            raise bad_request(f"invalid q: {exc}") from None
+    query = subs.checked_query(q_text) if q_text else None
     candidate_types = sorted({t for group in selector for t in group}) if selector else None
     matches: list[dict[str, Any]] = []
     for doc in broker.store.iter_entities(candidate_types, ids):
@@ -704,6 +746,7 @@ async def create_subscription(request: Request) -> Response:
     ctx = broker.context(entries)
     now = ent.now_iso()
     sub = subs.parse_subscription(data, ctx, now)
+    _refuse_own_endpoint(request, sub)
     sub.setdefault("id", subs.new_subscription_id())
     sub["context"] = entries
     hosted = _hosted_context(broker, request, entries)
@@ -716,6 +759,20 @@ async def create_subscription(request: Request) -> Response:
         raise already_exists(f"subscription {sub['id']} already exists") from None
     broker.subscriptions_changed()
     return Response(status_code=201, headers={"Location": _location("subscriptions", sub["id"])})
+
+
+def _refuse_own_endpoint(request: Request, sub: Mapping[str, Any]) -> None:
+    """An endpoint at this broker's own NGSI-LD API (as the client addressed it) would make each notification
+    a request to the broker. Other aliases of the broker are caught when the notification arrives."""
+    uri = sub.get("notification", {}).get("endpoint", {}).get("uri")
+    if not isinstance(uri, str):
+        return
+    target = urlsplit(uri)
+    if target.netloc.lower() == request.url.netloc.lower() and target.path.startswith("/ngsi-ld/"):
+        raise bad_request(
+            f"'notification.endpoint.uri' {uri} is this broker's own API: every notification would be "
+            "written back to the broker and could notify again (a loop)"
+        )
 
 
 def _require_subscription(broker: Broker, sub_id: str) -> dict[str, Any]:
@@ -763,6 +820,7 @@ async def update_subscription(request: Request) -> Response:
     ctx = broker.context(entries)
     now = ent.now_iso()
     fragment = subs.parse_subscription(data, ctx, now, partial=True)
+    _refuse_own_endpoint(request, fragment)
     if "id" in fragment and fragment["id"] != sub_id:
         raise bad_request("the id of a subscription cannot change")
     with broker.store.transaction():
@@ -846,6 +904,29 @@ class _NoTenants:
         await self.app(scope, receive, send)
 
 
+class _NoOwnNotifications:
+    """Refuse the notifications this broker sends to itself (a subscription whose endpoint is one of the
+    broker's own URLs): written back as entities, each could trigger the next, without end."""
+
+    def __init__(self, app: ASGIApp, instance_id: str) -> None:
+        self.app = app
+        self.marker = instance_id.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.marker:
+            header = NOTIFIER_HEADER.lower().encode()
+            for name, value in scope["headers"]:
+                if name == header and value.strip() == self.marker:
+                    error = bad_request(
+                        "this request is a notification this broker sent to itself: a subscription's "
+                        "endpoint points at the broker (a notification loop); it is refused"
+                    )
+                    response = _json_response(error.status, error.problem(scope.get("path")))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Application
 
@@ -861,6 +942,8 @@ def create_app(
     append_subscription_id: bool = False,
     notification_timeout: float = 5.0,
     max_limit: int = 1000,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_pending_notifications: int = DEFAULT_MAX_PENDING,
 ) -> Starlette:
     """The broker on the SQLite file ``db_path`` (created if missing; WAL mode).
 
@@ -868,7 +951,9 @@ def create_app(
     switches imitate broker quirks (ngsi-ld-notes §10): ``context_unavailable_status`` 503 (1.8 era) or 504
     (1.9.1); ``notify_same_value`` (Orion-LD without -noNotifyFalseUpdate); ``patch_appends_missing`` (1.9.1
     text, Stellio) instead of 207; ``notification_success`` "200" (Stellio) or "2xx" (Orion-LD, Scorpio);
-    ``append_subscription_id`` (Orion-LD adds ?subscriptionId= to the endpoint URL).
+    ``append_subscription_id`` (Orion-LD adds ?subscriptionId= to the endpoint URL). Limits:
+    ``max_body_bytes`` per request body (413 beyond), ``max_pending_notifications`` queued per subscription
+    while its receiver is slow (beyond that, new notifications are dropped and counted as failed).
     """
     options = BrokerOptions(
         context_unavailable_status=context_unavailable_status,
@@ -878,10 +963,16 @@ def create_app(
         append_subscription_id=append_subscription_id,
         notification_timeout=notification_timeout,
         max_limit=max_limit,
+        max_body_bytes=max_body_bytes,
     )
     store = Store(db_path)
     loader = ContextLoader(extra=extra_contexts, lookup=_hosted_lookup(store))
-    notifier = Notifier(store, success_statuses=options.success_statuses)
+    notifier = Notifier(
+        store,
+        success_statuses=options.success_statuses,
+        max_pending=max_pending_notifications,
+        instance_id=store.instance_id(),
+    )
     broker = Broker(store, loader, notifier, options)
 
     @contextlib.asynccontextmanager
@@ -918,9 +1009,8 @@ def create_app(
         HTTPException: _http_error,
         Exception: _internal_error,
     }
-    app = Starlette(
-        routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=[Middleware(_NoTenants)]
-    )
+    middleware = [Middleware(_NoTenants), Middleware(_NoOwnNotifications, instance_id=notifier.instance_id)]
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=middleware)
     app.state.broker = broker
     return app
 

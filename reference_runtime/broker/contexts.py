@@ -38,6 +38,9 @@ _IGNORED_KEYWORDS = frozenset(
 )
 
 ContextEntry = str | dict[str, Any]
+# Bounds of the caches: every distinct name or inline context a client sends would otherwise stay forever.
+_TERM_CACHE_LIMIT = 10_000
+_ACTIVE_CACHE_LIMIT = 256
 
 
 class ContextNotAvailable(Exception):
@@ -99,6 +102,8 @@ class ActiveContext:
                 iri = name  # already an absolute IRI (urn:…, https://…)
         else:
             iri = self.vocab + name
+        if len(self._expanded) >= _TERM_CACHE_LIMIT:
+            self._expanded.clear()  # names come from clients: the cache must not grow without end
         self._expanded[name] = iri
         return iri
 
@@ -107,6 +112,8 @@ class ActiveContext:
         if cached is not None:
             return cached
         result = self._compact(iri)
+        if len(self._compacted) >= _TERM_CACHE_LIMIT:
+            self._compacted.clear()
         self._compacted[iri] = result
         return result
 
@@ -213,6 +220,8 @@ class ContextLoader:
         builder.apply(CORE_CONTEXT_URL)
         active = ActiveContext(builder.terms, builder.vocab, tuple(entries))
         with self._lock:
+            if len(self._active_cache) >= _ACTIVE_CACHE_LIMIT:
+                self._active_cache.clear()  # inline contexts come from clients: bounded like the rest
             self._active_cache[key] = active
         return active
 

@@ -98,7 +98,9 @@ def is_datetime(value: Any) -> bool:
 
 
 def is_geojson(value: Any) -> bool:
-    if not isinstance(value, Mapping) or value.get("type") not in GEOJSON_TYPES:
+    if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
+        return False
+    if value["type"] not in GEOJSON_TYPES:
         return False
     if value["type"] == "GeometryCollection":
         return isinstance(value.get("geometries"), list)
@@ -131,6 +133,8 @@ def parse_entity(body: Any, ctx: TermMap, now: str) -> dict[str, Any]:
         raise bad_request("the entity has no 'id'")
     if not is_uri(entity_id):
         raise bad_request(f"entity id {entity_id!r} is not an absolute URI")
+    if entity_id == NGSI_NULL:
+        raise bad_request(f"{NGSI_NULL} is the NGSI-LD Null, not an entity id")
     doc: dict[str, Any] = {"id": entity_id, "type": parse_types(body.get("type"), ctx)}
     if "scope" in body:
         scope = body["scope"]
@@ -180,10 +184,12 @@ def parse_fragment(
 def parse_attribute(
     name: str, raw: Any, ctx: TermMap, where: str, *, allow_delete: bool = False, depth: int = 0
 ) -> list[dict[str, Any]] | None:
-    if allow_delete and (raw is None or raw == NGSI_NULL):
+    if allow_delete and (raw is None or raw == NGSI_NULL or _is_null_instance(raw)):
         return None
     if raw is None:
         raise bad_request(f"{where}: null is not a valid attribute")
+    if raw == NGSI_NULL:
+        raise bad_request(f"{where}: {NGSI_NULL} (NGSI-LD Null) deletes an attribute; it is not a value")
     if isinstance(raw, list) and raw and all(_looks_like_instance(e) for e in raw):
         instances = [_parse_instance(name, e, ctx, where, depth) for e in raw]
         dataset_ids = [i.get("datasetId") for i in instances]
@@ -197,11 +203,19 @@ def parse_attribute(
     return [{"type": "Property", "value": raw}]
 
 
+def _is_null_instance(raw: Any) -> bool:
+    """``{"value": "urn:ngsi-ld:null"}`` and the like: the normalized way to delete an attribute."""
+    if not isinstance(raw, Mapping) or "datasetId" in raw:
+        return False
+    members = [m for m in _ALL_VALUE_MEMBERS if m in raw]
+    return len(members) == 1 and raw[members[0]] == NGSI_NULL
+
+
 def _looks_like_instance(raw: Any) -> bool:
     if not isinstance(raw, Mapping):
         return False
     if "type" in raw:
-        return raw["type"] in VALUE_MEMBERS
+        return isinstance(raw["type"], str) and raw["type"] in VALUE_MEMBERS
     return any(member in raw for member in _ALL_VALUE_MEMBERS)
 
 
@@ -209,6 +223,8 @@ def _parse_instance(
     name: str, raw: Mapping[str, Any], ctx: TermMap, where: str, depth: int
 ) -> dict[str, Any]:
     kind = raw.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise bad_request(f"{where}: 'type' must be one of {', '.join(VALUE_MEMBERS)}, not {kind!r}")
     if kind is None:
         for member, inferred in _CONCISE_INFERENCE:
             if member in raw:
@@ -233,6 +249,8 @@ def _parse_instance(
     stray = [m for m in _ALL_VALUE_MEMBERS if m in raw and m != member]
     if stray:
         raise bad_request(f"{where}: a {kind} cannot have {', '.join(repr(s) for s in sorted(stray))}")
+    if raw[member] == NGSI_NULL:
+        raise bad_request(f"{where}: {NGSI_NULL} (NGSI-LD Null) deletes an attribute; it is not a value")
     _check_value(kind, member, raw[member], where)
     instance: dict[str, Any] = {"type": kind, member: copy.deepcopy(raw[member])}
     for key, value in raw.items():

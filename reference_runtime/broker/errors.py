@@ -20,10 +20,11 @@ _TITLES = {
     "LdContextNotAvailable": "JSON-LD context not available",
     "InternalError": "Internal error",
     "NoMultiTenantSupport": "No multi-tenant support",
-    # The next three have no type in clause 5.5.2; the names follow the HTTP status they come with.
+    # The next four have no type in clause 5.5.2; the names follow the HTTP status they come with.
     "UnsupportedMediaType": "Unsupported media type",
     "NotAcceptable": "Not acceptable",
     "MethodNotAllowed": "Method not allowed",
+    "PayloadTooLarge": "Payload too large",
 }
 
 
@@ -73,6 +74,10 @@ def not_supported(detail: str) -> NgsiError:
 
 def unsupported_media_type(detail: str) -> NgsiError:
     return NgsiError(415, "UnsupportedMediaType", detail)
+
+
+def payload_too_large(detail: str) -> NgsiError:
+    return NgsiError(413, "PayloadTooLarge", detail)
 
 
 def not_acceptable(detail: str) -> NgsiError:

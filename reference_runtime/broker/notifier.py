@@ -6,6 +6,17 @@ queue and worker, so notifications of one subscription arrive in the order of th
 receiver does not hold up the others. Every attempt is counted in the store: only a 200 answer is a success
 by default (Stellio's rule, and the only one that satisfies all brokers' receivers), anything else, a
 timeout or a refused connection included, is a failure. There are no retries, as on the real brokers.
+
+Robustness rules:
+- a notification is written to the store's outbox before it is queued and leaves it once attempted, so
+  the notifications still queued when the broker stops go out after a restart;
+- connections are not pooled under a global cap: a hundred receivers that hang must not make a healthy
+  receiver wait for a free connection (and fail);
+- a subscription holds at most ``max_pending`` queued notifications: beyond that, while its receiver is
+  slow or hangs, new ones are dropped and counted as failed rather than piling up in memory;
+- every notification carries ``NOTIFIER_HEADER`` with the id of the broker's database, and the broker
+  refuses requests that carry its own id: a subscription whose endpoint is the broker itself would
+  otherwise write each notification back as an entity, which could notify again, without end.
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 _FORMAT_HEADER = {"normalized": "Normalized", "concise": "Concise", "keyValues": "Simplified"}
+NOTIFIER_HEADER = "X-Sdmtool-Broker-Notification"
+DEFAULT_MAX_PENDING = 10_000
 
 
 @dataclass
@@ -41,6 +54,7 @@ class Notification:
     headers: dict[str, str]
     timeout: float
     created: float = field(default_factory=time.monotonic)
+    seq: int | None = None  # row in the store's outbox
 
 
 def link_header(url: str) -> str:
@@ -100,22 +114,48 @@ def build_notification(
 class Notifier:
     """Per-subscription ordered, background delivery; statistics go to the store."""
 
-    def __init__(self, store: Store, *, success_statuses: frozenset[int] = frozenset({200})) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        success_statuses: frozenset[int] = frozenset({200}),
+        max_pending: int = DEFAULT_MAX_PENDING,
+        instance_id: str = "",
+    ) -> None:
         self._store = store
         self._success = success_statuses
+        self._max_pending = max_pending
+        self.instance_id = instance_id
         self._queues: dict[str, asyncio.Queue[Notification]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
+        self._resumed = False
         # Wall-clock time of the last notification per subscription, for throttling.
         self._last_sent: dict[str, float] = {}
 
-    async def start(self) -> None:
+    def _ensure_client(self) -> httpx.AsyncClient:
         if self._client is None:
             # trust_env=False: a proxy configured in the environment must not capture loopback receivers.
-            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+            # No cap on connections: each subscription has one worker, so at most one connection per
+            # subscription is busy, and receivers that hang must not starve the others.
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False, limits=limits)
+        return self._client
+
+    async def start(self) -> None:
+        """Open the HTTP client and queue the notifications a previous run left in the outbox."""
+        self._ensure_client()
+        if self._resumed:
+            return
+        self._resumed = True
+        pending = self._store.pending_notifications()
+        for seq, sub_id, url, headers, body, timeout in pending:
+            self._enqueue(Notification(sub_id, url, body, headers, timeout, seq=seq))
+        if pending:
+            log.info("resuming %d notification(s) queued before the last stop", len(pending))
 
     async def aclose(self, drain_timeout: float = 2.0) -> None:
-        """Let queued notifications go out for a moment, then stop."""
+        """Let queued notifications go out for a moment, then stop; the rest stay in the outbox."""
         with contextlib.suppress(TimeoutError):
             await self.wait_idle(drain_timeout)
         for task in list(self._workers.values()):
@@ -124,6 +164,7 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._workers.clear()
+        self._queues.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -133,6 +174,10 @@ class Notifier:
         async with asyncio.timeout(timeout):
             while self._workers:
                 await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    def pending(self, sub_id: str) -> int:
+        queue = self._queues.get(sub_id)
+        return queue.qsize() if queue is not None else 0
 
     def throttled(self, sub_id: str, throttling: float | None, last_persisted: str | None) -> bool:
         """True if a notification now would come sooner than ``throttling`` seconds after the previous one;
@@ -148,17 +193,34 @@ class Notifier:
         return False
 
     def forget(self, sub_id: str) -> None:
+        """The subscription is deleted: drop what is still queued for it."""
         self._last_sent.pop(sub_id, None)
+        queue = self._queues.get(sub_id)
+        while queue is not None and not queue.empty():
+            queue.get_nowait()
 
     def submit(self, notification: Notification) -> None:
         """Queue a notification; must be called from the event loop that runs the broker."""
-        queue = self._queues.get(notification.subscription_id)
+        sub_id = notification.subscription_id
+        if self.pending(sub_id) >= self._max_pending:
+            log.warning(
+                "notification for %s dropped: %d wait for its receiver already", sub_id, self._max_pending
+            )
+            self._store.record_notification(sub_id, now_iso(), success=False)
+            return
+        notification.seq = self._store.add_to_outbox(
+            sub_id, notification.url, notification.headers, notification.body, notification.timeout
+        )
+        self._enqueue(notification)
+
+    def _enqueue(self, notification: Notification) -> None:
+        sub_id = notification.subscription_id
+        queue = self._queues.get(sub_id)
         if queue is None:
-            queue = self._queues[notification.subscription_id] = asyncio.Queue()
+            queue = self._queues[sub_id] = asyncio.Queue()
         queue.put_nowait(notification)
-        if notification.subscription_id not in self._workers:
-            task = asyncio.get_running_loop().create_task(self._work(notification.subscription_id))
-            self._workers[notification.subscription_id] = task
+        if sub_id not in self._workers:
+            self._workers[sub_id] = asyncio.get_running_loop().create_task(self._work(sub_id))
 
     async def _work(self, sub_id: str) -> None:
         queue = self._queues[sub_id]
@@ -172,24 +234,29 @@ class Notifier:
         finally:
             # No await between the empty check and this cleanup, so submit() never sees a dying worker.
             self._workers.pop(sub_id, None)
-            if queue.empty():
+            if queue.empty() and self._queues.get(sub_id) is queue:
                 self._queues.pop(sub_id, None)
 
     async def _deliver(self, item: Notification) -> None:
-        await self.start()
-        assert self._client is not None
+        client = self._ensure_client()
+        if not self._store.subscription_stats(item.subscription_id):
+            # Deleted since the notification was queued (possibly before a restart): nobody wants it.
+            if item.seq is not None:
+                self._store.remove_from_outbox(item.seq)
+            return
+        headers = {**item.headers, NOTIFIER_HEADER: self.instance_id}
         success = False
         try:
-            response = await self._client.post(
-                item.url, content=item.body, headers=item.headers, timeout=item.timeout
-            )
+            response = await client.post(item.url, content=item.body, headers=headers, timeout=item.timeout)
             success = response.status_code in self._success
             if not success:
                 log.info("notification for %s answered %s", item.subscription_id, response.status_code)
         except Exception as exc:  # refused, timed out, or a URI httpx rejects: all count as a failure
             log.info("notification for %s failed: %s", item.subscription_id, exc)
         try:
-            self._store.record_notification(item.subscription_id, now_iso(), success=success)
+            self._store.record_notification(
+                item.subscription_id, now_iso(), success=success, outbox_seq=item.seq
+            )
         except Exception:  # the store may be closing at shutdown; statistics are best effort then
             log.exception("could not record a notification of %s", item.subscription_id)
 

@@ -1,6 +1,9 @@
 """SQLite persistence of the embedded broker: entities, subscriptions with their notification statistics,
 and the contexts the broker hosts for notifications.
 
+Notifications wait in an ``outbox`` table until they have been attempted, so a restart delivers those that
+were still queued (at least once: one in flight when the process stopped goes out again).
+
 One connection, guarded by a lock: the broker is a single process whose writes are tiny, so serialising
 them is cheaper than a pool and can never end in "database is locked". WAL lets a second process (a test,
 ``sqlite3`` on the command line) read while the broker writes; ``synchronous=NORMAL`` is durable across a
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +50,15 @@ CREATE TABLE IF NOT EXISTS hosted_contexts (
     id TEXT PRIMARY KEY,
     doc BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    headers BLOB NOT NULL,
+    body BLOB NOT NULL,
+    timeout REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_subscription ON outbox(subscription_id);
 """
 
 
@@ -191,6 +204,7 @@ class Store:
     def delete_subscription(self, sub_id: str) -> bool:
         with self.transaction():
             cursor = self._conn.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
+            self._conn.execute("DELETE FROM outbox WHERE subscription_id = ?", (sub_id,))
         return cursor.rowcount > 0
 
     def subscription_stats(self, sub_id: str) -> dict[str, Any]:
@@ -205,8 +219,11 @@ class Store:
         keys = ("timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "status")
         return dict(zip(keys, row, strict=True))
 
-    def record_notification(self, sub_id: str, at: str, *, success: bool) -> None:
-        """Count one sent notification (no-op if the subscription was deleted meanwhile)."""
+    def record_notification(
+        self, sub_id: str, at: str, *, success: bool, outbox_seq: int | None = None
+    ) -> None:
+        """Count one sent notification (no-op if the subscription was deleted meanwhile) and take it out of
+        the outbox, in one transaction."""
         if success:
             sql = (
                 "UPDATE subscriptions SET times_sent = times_sent + 1, last_notification = ?, "
@@ -219,6 +236,45 @@ class Store:
             )
         with self.transaction():
             self._conn.execute(sql, (at, at, sub_id))
+            if outbox_seq is not None:
+                self._conn.execute("DELETE FROM outbox WHERE seq = ?", (outbox_seq,))
+
+    # -- notifications waiting for delivery
+
+    def add_to_outbox(
+        self, sub_id: str, url: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> int:
+        with self.transaction():
+            cursor = self._conn.execute(
+                "INSERT INTO outbox(subscription_id, url, headers, body, timeout) VALUES (?, ?, ?, ?, ?)",
+                (sub_id, url, orjson.dumps(headers), body, timeout),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def remove_from_outbox(self, seq: int) -> None:
+        with self.transaction():
+            self._conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def pending_notifications(self) -> list[tuple[int, str, str, dict[str, str], bytes, float]]:
+        """(seq, subscription id, url, headers, body, timeout) of every queued notification, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, subscription_id, url, headers, body, timeout FROM outbox ORDER BY seq"
+            ).fetchall()
+        return [
+            (seq, sub, url, orjson.loads(headers), bytes(body), float(timeout))
+            for seq, sub, url, headers, body, timeout in rows
+        ]
+
+    def instance_id(self) -> str:
+        """A random id of this database, created once: marks the notifications this broker sends."""
+        with self.transaction():
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'instance_id'").fetchone()
+            if row is not None:
+                return str(row[0])
+            value = uuid.uuid4().hex
+            self._conn.execute("INSERT INTO meta(key, value) VALUES ('instance_id', ?)", (value,))
+        return value
 
     # -- contexts the broker serves for notifications whose subscription context is not one URL
 

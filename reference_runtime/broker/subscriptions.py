@@ -8,16 +8,17 @@ with that same context when it is evaluated. Notification statistics live in the
 from __future__ import annotations
 
 import copy
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from sdmtool.query import Query, QuerySyntaxError, normalized_resolver, parse_query
+from sdmtool.query import Query, QuerySyntaxError, Regex, normalized_resolver, parse_query
 
 from .entities import TermMap, check_name, is_datetime, is_uri, parse_type_selector, types_match
 from .errors import bad_request, not_supported
+from .linear_regex import UnsupportedRegex, compile_linear
 
 FORMATS = {
     "normalized": "normalized",
@@ -127,10 +128,7 @@ def parse_subscription(body: Any, ctx: TermMap, now: str, *, partial: bool = Fal
     if "q" in body:
         if not isinstance(body["q"], str):
             raise bad_request("'q' must be a string")
-        try:
-            parse_query(body["q"])
-        except QuerySyntaxError as exc:
-            raise bad_request(f"invalid q: {exc}") from None
+        checked_query(body["q"])
         out["q"] = body["q"]
     if "isActive" in body:
         if not isinstance(body["isActive"], bool):
@@ -184,8 +182,8 @@ def _parse_selectors(raw: Any, ctx: TermMap) -> list[dict[str, Any]]:
             if not isinstance(pattern, str):
                 raise bad_request(f"{where}: 'idPattern' must be a string")
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                compile_linear(pattern)
+            except UnsupportedRegex as exc:
                 raise bad_request(f"{where}: invalid idPattern ({exc})") from None
             selector["idPattern"] = pattern
         selectors.append(selector)
@@ -206,7 +204,7 @@ def _parse_notification(raw: Any, ctx: TermMap) -> dict[str, Any]:
         attrs = _string_list(raw["attributes"], "'notification.attributes'")
         out["attributes"] = [ctx.expand(check_name(a, "notification.attributes")) for a in attrs]
     fmt = raw.get("format", "normalized")
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise bad_request(f"'notification.format' must be one of {', '.join(FORMATS)}")
     out["format"] = fmt
     for flag in ("sysAttrs", "showChanges"):
@@ -227,6 +225,13 @@ def _parse_notification(raw: Any, ctx: TermMap) -> dict[str, Any]:
         raise bad_request("'notification.endpoint.uri' is required and must be an absolute URI")
     if not uri.lower().startswith(("http://", "https://")):
         raise not_supported(f"the embedded broker notifies over HTTP only, not {uri.split(':', 1)[0]}")
+    try:
+        parts = urlsplit(uri)
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise bad_request(f"'notification.endpoint.uri' is not a valid URL: {exc}") from None
+    if not host:
+        raise bad_request("'notification.endpoint.uri' has no host")
     ep: dict[str, Any] = {"uri": uri, "accept": endpoint.get("accept", "application/json")}
     if ep["accept"] == "application/geo+json":
         raise not_supported("the embedded broker does not send application/geo+json notifications")
@@ -311,13 +316,36 @@ def render_subscription(
     return out
 
 
+def linear_query(text: str) -> Query:
+    """``q`` parsed, with each ``~=``/``!~=`` pattern matched by a linear-time automaton instead of Python's
+    backtracking ``re`` (see ``linear_regex``). Raises QuerySyntaxError or UnsupportedRegex."""
+    query = parse_query(text)
+    nodes: list[Any] = [query.root]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(getattr(node, "operands", ()))
+        value = getattr(node, "value", None)
+        if isinstance(value, Regex):
+            # Regex is a frozen dataclass; its ``compiled`` member only needs a ``search`` method.
+            object.__setattr__(value, "compiled", compile_linear(value.pattern))
+    return query
+
+
+def checked_query(text: str) -> Query:
+    """:func:`linear_query` with the errors as 400 BadRequestData."""
+    try:
+        return linear_query(text)
+    except (QuerySyntaxError, UnsupportedRegex) as exc:
+        raise bad_request(f"invalid q: {exc}") from None
+
+
 _QUERY_CACHE: dict[str, Query] = {}
 
 
 def _query(text: str) -> Query:
     query = _QUERY_CACHE.get(text)
     if query is None:
-        query = parse_query(text)
+        query = linear_query(text)
         if len(_QUERY_CACHE) > 1024:
             _QUERY_CACHE.clear()
         _QUERY_CACHE[text] = query
@@ -337,7 +365,7 @@ def selects(sub: Mapping[str, Any], entity: Mapping[str, Any]) -> bool:
         if "id" in selector:
             if selector["id"] != entity["id"]:
                 continue
-        elif "idPattern" in selector and re.search(selector["idPattern"], entity["id"]) is None:
+        elif "idPattern" in selector and compile_linear(selector["idPattern"]).search(entity["id"]) is None:
             continue
         return True
     return False
