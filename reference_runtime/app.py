@@ -12,6 +12,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -67,13 +68,17 @@ async def _image_from_request(request: Request) -> bytes:
     """The image of a /predict request: raw body, multipart field ``image``, or JSON ``imageDataB64``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=10) as form:
-            upload = form.get("image")
-            if not isinstance(upload, UploadFile):
-                raise RequestError(
-                    problem(400, "Missing image", "the multipart body has no file field 'image'")
-                )
-            data = await upload.read(MAX_IMAGE_BYTES + 1)
+        try:
+            form_parser = request.form(max_files=1, max_fields=10)
+            async with form_parser as form:
+                upload = form.get("image")
+                if not isinstance(upload, UploadFile):
+                    raise RequestError(
+                        problem(400, "Missing image", "the multipart body has no file field 'image'")
+                    )
+                data = await upload.read(MAX_IMAGE_BYTES + 1)
+        except HTTPException as err:  # Starlette's answer to a malformed multipart body
+            raise RequestError(problem(400, "Invalid multipart body", str(err.detail))) from err
     elif content_type in ("application/json", "application/ld+json"):
         payload = await _json_body(request)
         encoded = payload.get("imageDataB64") if isinstance(payload, dict) else None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import os
+import stat
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
 
 import httpx
@@ -25,13 +28,33 @@ def decode_data_uri(uri: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
         if not sep:
             raise ImageSourceError("data URI has no ',' before its data")
         if not header.endswith(";base64"):
-            return unquote(payload).encode("latin-1")[: max_bytes + 1]
+            # RFC 2397: without ;base64 the data are percent-encoded octets.
+            data = unquote_to_bytes(payload)
+            if len(data) > max_bytes:
+                raise ImageSourceError(f"image is larger than {max_bytes} bytes")
+            return data
     if len(payload) > (max_bytes * 4) // 3 + 4:
         raise ImageSourceError(f"image is larger than {max_bytes} bytes")
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as err:
         raise ImageSourceError(f"image data is not valid base64: {err}") from err
+
+
+def _read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a regular file: a FIFO or a device (``/dev/zero``) would never end."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it has no effect on regular files.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ImageSourceError(f"{path} is not a regular file")
+            data = handle.read(max_bytes + 1)
+    except OSError as err:
+        raise ImageSourceError(f"cannot read image {path}: {err.strerror or err}") from err
+    if len(data) > max_bytes:
+        raise ImageSourceError(f"image {path} is larger than the limit of {max_bytes} bytes")
+    return data
 
 
 async def load_image(uri: str, http: httpx.AsyncClient, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
@@ -42,14 +65,7 @@ async def load_image(uri: str, http: httpx.AsyncClient, *, max_bytes: int = MAX_
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost"):
             raise ImageSourceError(f"file URI names another host: {uri}")
-        path = Path(url2pathname(parts.path))
-        try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise ImageSourceError(f"image {path} is {size} bytes, more than the limit of {max_bytes}")
-            return path.read_bytes()
-        except OSError as err:
-            raise ImageSourceError(f"cannot read image {path}: {err.strerror or err}") from err
+        return await asyncio.to_thread(_read_regular_file, Path(url2pathname(parts.path)), max_bytes)
     if scheme in ("http", "https"):
         try:
             async with http.stream("GET", uri) as response:

@@ -94,15 +94,26 @@ class NgsiClient:
         return response.json()
 
     async def query_entities(
-        self, entity_type: str, *, q: str | None = None, key_values: bool = False, page_size: int = 100
+        self,
+        entity_type: str,
+        *,
+        q: str | None = None,
+        entity_id: str | None = None,
+        id_pattern: str | None = None,
+        key_values: bool = False,
+        page_size: int = 100,
     ) -> list[dict[str, Any]]:
-        """All entities of a type matching ``q``, following pagination."""
+        """All entities of a type matching ``q`` (and ``id`` / ``idPattern``), following pagination."""
         found: list[dict[str, Any]] = []
         offset = 0
         while True:
             params: dict[str, Any] = {"type": entity_type, "limit": page_size, "offset": offset}
             if q:
                 params["q"] = q
+            if entity_id:
+                params["id"] = entity_id
+            if id_pattern:
+                params["idPattern"] = id_pattern
             if key_values:
                 params["options"] = "keyValues"
             response = await self._send("GET", "/entities", f"query {entity_type}", ok=(200,), params=params)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,17 +58,37 @@ class Job:
     last_error: str | None = None
     last_processed: str | None = None
     dirty: bool = True
-    # (entity id, image location) pairs already predicted: a repeated notification is not reprocessed.
-    seen: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+    # Per entity id, the image location most recently notified and the one whose prediction was written:
+    # a repeated notification is not reprocessed, and a slow result for an image the entity no longer
+    # points at is dropped instead of overwriting a newer one.
+    latest: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    written: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    in_flight: set[tuple[str, str]] = field(default_factory=set)
 
-    def remember(self, key: tuple[str, str], limit: int = 50_000) -> bool:
-        """Record ``key``; ``False`` if it was there already."""
-        if key in self.seen:
+    def start(self, entity_id: str, location: str) -> bool:
+        """Note that ``location`` is the entity's current image; ``False`` when it needs no (new) work."""
+        if self.written.get(entity_id) == location and self.latest.get(entity_id) == location:
             return False
-        self.seen[key] = None
-        if len(self.seen) > limit:
-            self.seen.popitem(last=False)
+        if (entity_id, location) in self.in_flight:
+            return False
+        _bounded_set(self.latest, entity_id, location)
+        self.in_flight.add((entity_id, location))
         return True
+
+    def is_current(self, entity_id: str, location: str) -> bool:
+        return self.latest.get(entity_id) == location
+
+    def finish(self, entity_id: str, location: str, *, written: bool) -> None:
+        self.in_flight.discard((entity_id, location))
+        if written:
+            _bounded_set(self.written, entity_id, location)
+
+
+def _bounded_set(cache: OrderedDict[str, str], key: str, value: str, limit: int = 100_000) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > limit:
+        cache.popitem(last=False)
 
 
 @dataclass
@@ -156,7 +175,11 @@ class ModelService:
 
     # Steps 14-18 ----------------------------------------------------------------------------------------
     async def handle_control(self, notification: Mapping[str, Any]) -> None:
-        for entity in notification.get("data") or []:
+        data = notification.get("data")
+        for entity in data if isinstance(data, list) else []:
+            if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
+                log.warning("ignored a malformed item of a control notification: %.200r", entity)
+                continue
             processing = to_key_values(entity)
             if processing.get("refMLModel") != self.model_id:
                 # The job was moved to another model: it is not ours any more.
@@ -249,17 +272,18 @@ class ModelService:
         outputs = set(self.model.get("outputAttributes") or [])
         try:
             for selector in query.get("entities") or []:
-                pattern = re.compile(selector["idPattern"]) if "idPattern" in selector else None
-                for entity in await self.broker.query_entities(
-                    selector["type"], q=query.get("q"), key_values=True
-                ):
-                    if "id" in selector and entity.get("id") != selector["id"]:
-                        continue
-                    if pattern and not pattern.fullmatch(str(entity.get("id"))):
-                        continue
+                # The broker applies id and idPattern exactly as it does for the subscription itself.
+                found = await self.broker.query_entities(
+                    selector["type"],
+                    q=query.get("q"),
+                    entity_id=selector.get("id"),
+                    id_pattern=selector.get("idPattern"),
+                    key_values=True,
+                )
+                for entity in found:
                     if input_name in entity and not outputs.intersection(entity):
                         self._queue.put_nowait((job, entity))
-        except (NgsiError, httpx.HTTPError, re.error, KeyError, TypeError) as err:
+        except (NgsiError, httpx.HTTPError, KeyError, TypeError) as err:
             log.warning("catching up on the entities of %s failed: %s", job.processing_id, err)
 
     # Steps 21-28 ----------------------------------------------------------------------------------------
@@ -269,8 +293,12 @@ class ModelService:
         if job is None:
             log.info("ignored a notification of unknown subscription %s", notification.get("subscriptionId"))
             return 0
+        data = notification.get("data")
+        if not isinstance(data, list):
+            log.warning("ignored a notification of %s: its data is not a list", job.subscription_id)
+            return 0
         queued = 0
-        for entity in notification.get("data") or []:
+        for entity in data:
             if isinstance(entity, dict):
                 self._queue.put_nowait((job, entity))
                 queued += 1
@@ -297,25 +325,31 @@ class ModelService:
             # Defence in depth against loops: a notification without the input is not ours to process.
             log.info("ignored %s: no %s in the notification", entity_id, input_name)
             return False
-        if not job.remember((entity_id, location)):
-            log.debug("ignored %s: %s already processed", entity_id, location)
+        if not job.start(entity_id, location):
+            log.debug("ignored %s: %s already processed or in progress", entity_id, location)
             return False
+        written = False
         try:
             image = await load_image(location, self.http)
             prediction = await asyncio.to_thread(self.classifier.predict, image)
+            if not job.is_current(entity_id, location):
+                log.info("dropped the result for %s: its image changed meanwhile", entity_id)
+                return False
             target = job.output_entity or entity_id
             outputs = self.outputs(prediction)
             attrs = to_normalized({"id": target, "type": str(data.get("type")), **outputs})
             await self.broker.append_attrs(
                 target, {k: v for k, v in attrs.items() if k not in ("id", "type")}
             )
+            written = True
         except (ImageSourceError, ImageError, NgsiError, httpx.HTTPError) as err:
-            job.seen.pop((entity_id, location), None)
             job.failed += 1
             job.last_error = f"{entity_id}: {err}"
             job.dirty = True
             log.warning("prediction for %s failed: %s", entity_id, err)
             return False
+        finally:
+            job.finish(entity_id, location, written=written)
         job.processed += 1
         job.last_processed = outputs.get("datePredicted") or utc_now()
         job.dirty = True

@@ -13,16 +13,42 @@ No upstream code defines this translation; the rules are ours:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sdmtool.query import QuerySyntaxError, parse_query
+from sdmtool.resources import subject_context_path
 
 
 class SubscriptionQueryError(ValueError):
     """The SubscriptionQuery cannot be turned into a safe subscription."""
+
+
+@functools.cache
+def _subject_terms() -> dict[str, str]:
+    """Term -> IRI of the subject context, the context every request of the runtime carries."""
+    context = json.loads(subject_context_path().read_text(encoding="utf-8"))["@context"]
+    terms: dict[str, str] = {}
+    for term, definition in context.items():
+        iri = definition.get("@id") if isinstance(definition, dict) else definition
+        if isinstance(iri, str):
+            terms[term] = iri
+    return terms
+
+
+def expand_attribute(name: str) -> str:
+    """The IRI a broker stores for an attribute name: brokers compare names after expansion, so must the loop
+    guard (``predictedDigit`` and its full IRI are the same attribute)."""
+    terms = _subject_terms()
+    if name in terms:
+        name = terms[name]
+    prefix, colon, suffix = name.partition(":")
+    if colon and prefix in terms and not suffix.startswith("//"):
+        return terms[prefix] + suffix  # a compact IRI such as ngsi-ld:q
+    return name
 
 
 def deterministic_id(kind: str, key: str) -> str:
@@ -90,7 +116,10 @@ def data_subscription(
 
     watched = query.get("watchedAttributes")
     watched_list = _string_list(watched, "watchedAttributes") if watched is not None else inputs
-    looping = sorted(outputs.intersection(watched_list))
+    output_iris = {expand_attribute(name): name for name in outputs}
+    looping = sorted(
+        {output_iris[iri] for name in watched_list if (iri := expand_attribute(name)) in output_iris}
+    )
     if looping:
         raise SubscriptionQueryError(
             f"watchedAttributes contains the model output(s) {', '.join(looping)}: every prediction "

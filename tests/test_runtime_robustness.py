@@ -2,8 +2,7 @@
 claim (a directory, a huge file, a FIFO, a non-image, a URL that hangs, a data: URI that is not base64),
 jobs wired to the wrong entities, repeated and reordered notifications, tricky ``/predict`` bodies.
 
-Real broker and runtime over loopback HTTP, bounded waits. Tests marked ``xfail(strict=True)`` document bugs
-in files this suite does not own; each reason says what goes wrong and the proposed fix.
+Real broker and runtime over loopback HTTP, bounded waits.
 """
 
 from __future__ import annotations
@@ -192,12 +191,6 @@ def test_receivers_answer_200_to_malformed_notifications(runtime: tuple[ModelSer
     assert health.status_code == 200 and health.json()["jobs"] == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.accept_data iterates notification['data'] unchecked: for the runtime's own subscription, "
-    "data=5 raises TypeError and the receiver answers 500 (brokers count it as a failed delivery). Fix: "
-    "treat a non-list data as empty (log it) in accept_data.",
-)
 def test_data_receiver_answers_200_when_data_is_not_a_list(
     broker: Broker, runtime: tuple[ModelService, str]
 ) -> None:
@@ -209,13 +202,6 @@ def test_data_receiver_answers_200_when_data_is_not_a_list(
         assert response.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.handle_control calls to_key_values on each item of data without checking it is an "
-    "object: the first malformed item raises in the background task, the valid items after it are never "
-    "activated, and uvicorn then drops the keep-alive connection (the broker's next notification on it "
-    "fails). Fix: skip items that are not objects or have no string id, with a log line.",
-)
 def test_a_malformed_control_item_does_not_stop_the_valid_ones(
     broker: Broker, runtime: tuple[ModelService, str]
 ) -> None:
@@ -343,13 +329,6 @@ def test_an_image_url_that_hangs_times_out(images_server: str) -> None:
     assert time.monotonic() - started < 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="images.load_image reads file: URIs with path.stat() then path.read_bytes(): a FIFO or a device "
-    "(file:///dev/zero, st_size 0) passes the size check and is read without limit, synchronously on the "
-    "event loop (a hang or an out-of-memory). Fix: refuse anything but a regular file (stat.S_ISREG) and "
-    "read at most max_bytes + 1 bytes, in asyncio.to_thread.",
-)
 def test_a_file_uri_to_a_fifo_is_not_read_without_limit(tmp_path: Path) -> None:
     fifo = tmp_path / "image.png"
     os.mkfifo(fifo)
@@ -385,13 +364,6 @@ def test_a_file_uri_to_a_fifo_is_not_read_without_limit(tmp_path: Path) -> None:
         thread.join(timeout=6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="images.decode_data_uri decodes a non-base64 data: URI with unquote(...).encode('latin-1'): any "
-    "character above U+00FF (data:,%E2%82%AC or a raw '€') raises UnicodeEncodeError, which is not an "
-    "ImageSourceError, so /predict answers 500 text/plain and the worker logs an 'unexpected error'. "
-    "Fix: urllib.parse.unquote_to_bytes(payload) (RFC 2397 data are octets), bounded to max_bytes + 1.",
-)
 def test_a_data_uri_that_is_not_base64_is_decoded_as_octets() -> None:
     assert decode_data_uri("data:,%E2%82%AC") == "€".encode()
     with pytest.raises(ImageSourceError):
@@ -401,14 +373,6 @@ def test_a_data_uri_that_is_not_base64_is_decoded_as_octets() -> None:
 # -------------------------------------------------------------------------------------- order of results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Two workers process a digit's notifications concurrently and each writes its result when done: "
-    "when imagePath changes from a slow image A to a fast image B, B's prediction is written first and A's "
-    "overwrites it, so the entity ends with the prediction of an image it no longer points at. Fix: keep, "
-    "per entity, the latest notified location (or the entity's modifiedAt) and drop a result whose location "
-    "is no longer the latest before writing it (or serialise the work per entity id).",
-)
 def test_a_stale_prediction_never_overwrites_a_newer_one(
     broker: Broker, runtime: tuple[ModelService, str], images_server: str, tmp_path: Path
 ) -> None:
@@ -429,13 +393,6 @@ def test_a_stale_prediction_never_overwrites_a_newer_one(
     assert final["predictedDigit"] == label(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Job.remember keeps every (entity id, location) pair ever processed, so an entity whose imagePath "
-    "goes A -> B -> A is not predicted again the third time: it keeps B's prediction while showing image "
-    "A. Fix: remember only the last location processed per entity id (a dict id -> location), which still "
-    "drops true duplicates.",
-)
 def test_returning_to_an_earlier_image_is_predicted_again(
     broker: Broker, runtime: tuple[ModelService, str], tmp_path: Path
 ) -> None:
@@ -452,15 +409,6 @@ def test_returning_to_an_earlier_image_is_predicted_again(
     broker.wait_for(entity_id, lambda e: e.get("predictedDigit") == label(0), timeout=1.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service._catch_up filters the entities of an idPattern selector with re.fullmatch, whereas "
-    "NGSI-LD idPattern (and the broker's data subscription) matches anywhere in the id: with "
-    "idPattern 'HandwritingDigit:early' the digits created before the job are never caught up, while the "
-    "same pattern selects the later ones. It also runs Python's backtracking re on the runtime's event "
-    "loop against ids anyone can create ((a+)+$ freezes it). Fix: pass idPattern (and id) to the broker's "
-    "query (GET /entities?idPattern=...), or at least use search semantics.",
-)
 def test_catch_up_honours_id_patterns_as_the_broker_does(
     broker: Broker, runtime: tuple[ModelService, str], tmp_path: Path
 ) -> None:
@@ -516,13 +464,6 @@ def test_a_job_whose_query_is_missing_or_of_another_type_fails_cleanly(
     assert service.jobs == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subscriptions.data_subscription compares watchedAttributes with the model outputs as plain "
-    "strings, so a query that watches an output by its expanded IRI (or a compact IRI) passes the loop "
-    "guard although the broker expands both to the same attribute. Fix: expand both sides with the "
-    "subject context (sdmtool's bundled context) before intersecting, or refuse names containing ':'.",
-)
 def test_the_loop_guard_also_sees_outputs_written_as_iris() -> None:
     model = {
         "id": "urn:ngsi-ld:MLModel:m",
@@ -579,25 +520,11 @@ def test_predict_multipart_without_an_image_field(predict_url: str) -> None:
     assert good.status_code == 200 and good.json()["predictedDigit"] == label(2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A data: URI with a character above U+00FF makes images.decode_data_uri raise UnicodeEncodeError "
-    "(see test_a_data_uri_that_is_not_base64_is_decoded_as_octets); app.predict does not catch it and "
-    "answers 500 text/plain. Fix there (unquote_to_bytes): the octets then reach the image decoder, which "
-    "answers 422 (not a PNG or JPEG image).",
-)
 def test_predict_with_a_non_latin1_data_uri_is_a_problem_not_a_500(predict_url: str) -> None:
     response = httpx.post(predict_url, json={"imageDataB64": "data:image/png,%E2%82%AC"}, trust_env=False)
     assert_problem(response, 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A malformed multipart body (bad or missing boundary) makes Starlette raise HTTPException(400), "
-    "answered by Starlette's default handler as text/plain, not as the ProblemDetails the README promises "
-    "for /predict. Fix: catch starlette.exceptions.HTTPException (or MultiPartException) around "
-    "request.form() in app._image_from_request and answer problem(400, ...).",
-)
 def test_predict_with_a_broken_multipart_body_is_a_problem(predict_url: str) -> None:
     for content_type in ("multipart/form-data; boundary=x", "multipart/form-data"):
         response = httpx.post(
