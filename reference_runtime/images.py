@@ -28,7 +28,9 @@ def decode_data_uri(uri: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
         if not sep:
             raise ImageSourceError("data URI has no ',' before its data")
         if not header.endswith(";base64"):
-            # RFC 2397: without ;base64 the data are percent-encoded octets.
+            # RFC 2397: without ;base64 the data are percent-encoded octets, each 1 or 3 characters long.
+            if len(payload) > 3 * max_bytes:
+                raise ImageSourceError(f"image is larger than {max_bytes} bytes")
             data = unquote_to_bytes(payload)
             if len(data) > max_bytes:
                 raise ImageSourceError(f"image is larger than {max_bytes} bytes")
