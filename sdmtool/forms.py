@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sdmtool import schemas
+from sdmtool import ngsild, schemas
 
 NORMALIZED = "normalized"
 KEY_VALUES = "keyValues"
@@ -20,40 +20,24 @@ CONCISE = "concise"
 
 # Entity members that are not attributes: left untouched by every conversion. NGSI-LD system members
 # (createdAt, ...) ride along as they are.
-ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"})
+ENTITY_MEMBERS = ngsild.ENTITY_MEMBERS
 
-# NGSI-LD attribute kinds and the member that carries each one's value (ETSI GS CIM 009, 4.5).
+# The attribute kinds a document may use and the member that carries each one's value: the NGSI-LD kinds
+# and, unlike the broker, their older names (ngsild.KIND_ALIASES).
 VALUE_MEMBER = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-    "JsonProperty": "json",
-    "VocabProperty": "vocab",
-    "VocabularyProperty": "vocab",  # 1.7 name of VocabProperty
+    **ngsild.VALUE_MEMBERS,
+    **{alias: ngsild.VALUE_MEMBERS[kind] for alias, kind in ngsild.KIND_ALIASES.items()},
 }
 ATTRIBUTE_KINDS = frozenset(VALUE_MEMBER)
 
-# In concise form (and in keyValues for a few kinds) the value member alone says what the attribute is.
-_CONCISE_KIND = {
-    "value": "Property",
-    "object": "Relationship",
-    "languageMap": "LanguageProperty",
-    "valueList": "ListProperty",
-    "objectList": "ListRelationship",
-    "json": "JsonProperty",
-    "vocab": "VocabProperty",
-}
 # keyValues keeps these kinds wrapped in their value member, since the bare value would be ambiguous.
-_KEY_VALUES_WRAPPED = frozenset({"LanguageProperty", "JsonProperty", "VocabProperty", "VocabularyProperty"})
+_KEY_VALUES_WRAPPED = ngsild.KEY_VALUES_WRAPPED | {
+    alias for alias, kind in ngsild.KIND_ALIASES.items() if kind in ngsild.KEY_VALUES_WRAPPED
+}
 
-_GEOJSON_TYPES = frozenset(
-    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
-)
 _REF_NAME = re.compile(r"^ref[A-Z0-9]")
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")  # whole string: fullmatch, not `$`
+# Lenient: anything but white space after the scheme (the broker also refuses what RFC 3986 excludes).
+_ABSOLUTE_URI = re.compile(ngsild.URI_SCHEME + r"\S+")  # whole string: fullmatch, not `$`
 
 PathPart = str | int
 
@@ -87,7 +71,7 @@ def is_absolute_uri(value: Any) -> bool:
 def is_geojson_geometry(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and _type_name(value) in _GEOJSON_TYPES
+        and _type_name(value) in ngsild.GEOJSON_GEOMETRY_TYPES
         and ("coordinates" in value or "geometries" in value)
     )
 
@@ -138,7 +122,7 @@ def attribute_kind(member: Any, declared: frozenset[str] = frozenset()) -> str |
     if "type" in member:
         # NGSI-LD: an object value with a `type` that is no kind is a keyValues value (e.g. GeoJSON).
         return None
-    for value_member, kind in _CONCISE_KIND.items():
+    for value_member, kind in ngsild.CONCISE_KINDS.items():
         if value_member in member and value_member not in declared:
             if kind in _KEY_VALUES_WRAPPED and len(member) == 1:
                 # `{"languageMap": {...}}` alone is already the keyValues form of a LanguageProperty.

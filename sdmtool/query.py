@@ -34,6 +34,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sdmtool.ngsild import (
+    CONCISE_KINDS,
+    INSTANCE_META_MEMBERS,
+    INSTANCE_SYSTEM_MEMBERS,
+    URI_SCHEME,
+    VALUE_MEMBERS,
+)
+
 __all__ = [
     "And",
     "AttrPath",
@@ -271,7 +279,7 @@ _DATETIME_RE = re.compile(
 )
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
-_URI_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_URI_SCHEME_RE = re.compile(URI_SCHEME)
 
 # Characters that end a value: the logical operators, a closing parenthesis, a list separator.
 _TERMINATORS = frozenset(";|),")
@@ -783,29 +791,9 @@ def _unwrap(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------------
 # Resolvers for entities held as dicts
 
-# Attribute members that are not sub-attributes: ``speed.observedAt`` reads the member itself.
-_ATTRIBUTE_MEMBERS = frozenset(
-    {
-        "observedAt",
-        "unitCode",
-        "datasetId",
-        "createdAt",
-        "modifiedAt",
-        "deletedAt",
-        "objectType",
-        "instanceId",
-    }
-)
-_VALUE_MEMBERS = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "JsonProperty": "json",
-    "VocabProperty": "vocab",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-}
+# Attribute members that are not sub-attributes: ``speed.observedAt`` reads the member itself. Not valueType:
+# ``speed.valueType`` is looked up as a sub-attribute of that name.
+_ATTRIBUTE_MEMBERS = (INSTANCE_META_MEMBERS - {"valueType"}) | INSTANCE_SYSTEM_MEMBERS
 
 
 def _identity(name: str) -> str:
@@ -865,9 +853,10 @@ def _attribute_value(instance: Any) -> list[Any]:
     """The comparable value(s) of one attribute instance."""
     if not isinstance(instance, Mapping):
         return [instance]  # concise form: the bare value
-    member = _VALUE_MEMBERS.get(instance.get("type", ""))
+    # Its type decides when it is a current kind name; any other (an older name too), the member it has.
+    member = VALUE_MEMBERS.get(instance.get("type", ""))
     if member is None:
-        for candidate in ("value", "object", "languageMap", "valueList", "objectList", "json", "vocab"):
+        for candidate in CONCISE_KINDS:
             if candidate in instance:
                 member = candidate
                 break

@@ -19,7 +19,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from sdmtool import forms, reader, schemas
+from sdmtool import forms, ngsild, reader, schemas
 from sdmtool.findings import CATEGORY_INPUT, ERROR, WARNING, Finding, Severity
 
 PathTuple = tuple[str | int, ...]
@@ -255,9 +255,6 @@ def _check_uri(value: Any, path: PathTuple, what: str) -> Iterator[Problem]:
         )
 
 
-_VALUE_MEMBERS = frozenset(forms.VALUE_MEMBER.values())
-
-
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -305,6 +302,7 @@ def _check_instance(
     if kind is None:
         yield Problem(ERROR, "ngsi-ld.attribute", f"missing 'type' (one of {kinds})", path)
         return
+    # forms.ATTRIBUTE_KINDS also has the older names of ngsild.KIND_ALIASES, which the broker refuses.
     if not isinstance(kind, str) or kind not in forms.ATTRIBUTE_KINDS:
         hint = " (an NGSI-v2 type, not NGSI-LD)" if kind in ("Text", "Number", "StructuredValue") else ""
         yield Problem(
@@ -321,7 +319,7 @@ def _check_instance(
         yield Problem(ERROR, "ngsi-ld.attribute", needs, path)
     for member in instance:
         # The value members of the other kinds are prohibited (ETSI GS CIM 009, 4.5).
-        if member not in _VALUE_MEMBERS or member == value_member:
+        if member not in ngsild.VALUE_MEMBER_NAMES or member == value_member:
             continue
         if kind == "ListProperty" and member == "value":
             continue  # tolerated: the SDM checks want `value` on a ListProperty
@@ -405,7 +403,7 @@ def _check_normalized(
             ("id",),
         )
     for name, member in entity.items():
-        if name in forms.ENTITY_MEMBERS:
+        if name in ngsild.ENTITY_MEMBERS:
             continue
         attribute = facts.get(name)
         if isinstance(member, list) and member and all(isinstance(item, dict) for item in member):
@@ -425,7 +423,7 @@ def _check_normalized(
 def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
     shape = 'in NGSI-v2 normalized form an attribute is {"type": <NGSI-v2 type>, "value": ...}'
     for name, member in entity.items():
-        if name in forms.ENTITY_MEMBERS:
+        if name in ngsild.ENTITY_MEMBERS:
             continue
         if forms.is_ngsiv2_attribute(member):
             allowed = _NGSIV2_VALUE_TYPES.get(member["type"])
@@ -581,7 +579,7 @@ def _schema_problems(entity: Mapping[str, Any], form: str, broken: set[str]) -> 
         reduced.pop(name, None)  # already reported; its schema errors would only repeat them
     multi: list[str] = []
     if form == forms.NORMALIZED:
-        attributes = [name for name in reduced if name not in forms.ENTITY_MEMBERS]
+        attributes = [name for name in reduced if name not in ngsild.ENTITY_MEMBERS]
         multi = [name for name in attributes if forms.is_multi_instance(entity[name])]
     # A multi-instance attribute is validated instance by instance: run k validates instance k of each.
     runs = max((len(entity[name]) for name in multi), default=1)
@@ -639,7 +637,7 @@ def check_entity(
             if problem.severity == ERROR and problem.code == "ngsiv2.attribute":
                 broken.add(str(problem.path[0]))
     for name in entity if checked else ():
-        if name not in forms.ENTITY_MEMBERS and name not in facts:
+        if name not in ngsild.ENTITY_MEMBERS and name not in facts:
             message = f"{name!r} is not declared in the {label} schema (a typo?)"
             problems.append(Problem(WARNING, "schema.undeclared", message, (name,)))
     bad_values = [problem.path for problem in not_json]

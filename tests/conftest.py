@@ -7,6 +7,7 @@ runtime's end-to-end tests can reuse these fixtures exactly as the broker tests 
 - ``broker_factory(db_path=None, **create_app_options) -> RunningServer``: an embedded broker;
 - ``broker_url``: base URL (``http://127.0.0.1:<port>``) of a fresh broker on a temporary SQLite file;
 - ``shared_broker_url``: one broker per test module, for tests that leave no state behind;
+- ``api``, ``shared_api``: an ``httpx.Client`` on the NGSI-LD API (``/ngsi-ld/v1``) of either broker;
 - ``notification_receiver``: a Starlette app recording every request it gets (``.endpoint()`` is the URL to
   put in a subscription, ``.wait_for(n)`` polls with a timeout, ``.status_code`` sets its answer).
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import uvicorn
@@ -31,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from reference_runtime.broker import create_app
+from tests.support import api_client
 
 _START_TIMEOUT = 10.0
 
@@ -118,6 +121,18 @@ def shared_broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     running = start_server(create_app(tmp_path_factory.mktemp("shared-broker") / "broker.sqlite"))
     yield running.url
     running.stop()
+
+
+@pytest.fixture
+def api(broker_url: str) -> Iterator[httpx.Client]:
+    with api_client(broker_url) as client:
+        yield client
+
+
+@pytest.fixture
+def shared_api(shared_broker_url: str) -> Iterator[httpx.Client]:
+    with api_client(shared_broker_url) as client:
+        yield client
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from sdmtool.resources import CORE_CONTEXT_URL, SUBJECT_CONTEXT_URL, subject_context_path
+from tests.support import CONTEXT_REL, ERRORS, LINK, api_client, assert_problem
 
 if TYPE_CHECKING:  # the fixtures' types; conftest is not imported at run time
     from conftest import NotificationReceiver, RunningServer
@@ -21,28 +22,9 @@ pytestmark = pytest.mark.skipif(
     not subject_context_path().is_file(), reason="the bundled subject context is not generated yet"
 )
 
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
-CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
-LINK = f'<{SUBJECT_CONTEXT_URL}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
 SDM = "https://smartdatamodels.org/dataModel.MachineLearning/"
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 MODEL_ID = "urn:ngsi-ld:MLModel:HandwrittenDigitPrediction"
-
-
-def api_client(base_url: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url + "/ngsi-ld/v1", trust_env=False, timeout=10)
-
-
-@pytest.fixture
-def api(broker_url: str) -> Iterator[httpx.Client]:
-    with api_client(broker_url) as client:
-        yield client
-
-
-@pytest.fixture
-def shared_api(shared_broker_url: str) -> Iterator[httpx.Client]:
-    with api_client(shared_broker_url) as client:
-        yield client
 
 
 def digit(number: int, **attrs: Any) -> dict[str, Any]:
@@ -89,18 +71,6 @@ def wait_for_stats(
         if time.monotonic() > deadline:
             raise AssertionError(f"statistics never matched: {stats}")
         time.sleep(0.02)
-
-
-def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    problem = response.json()
-    assert problem["type"] == ERRORS + name
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str) and problem["title"]
-    assert isinstance(problem["detail"], str) and problem["detail"]
-    assert problem["instance"].startswith("/ngsi-ld/v1/")
-    return problem
 
 
 # ------------------------------------------------------------------------------------------------ entities

@@ -26,43 +26,12 @@ from starlette.routing import Route
 from reference_runtime.broker import contexts
 from reference_runtime.broker.linear_regex import LinearRegex, UnsupportedRegex
 from reference_runtime.broker.notifier import NOTIFIER_HEADER
-from sdmtool.resources import SUBJECT_CONTEXT_URL
+from tests.support import api_client, assert_problem
 
 if TYPE_CHECKING:
     from conftest import NotificationReceiver, RunningServer
 
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
-LINK = f'<{SUBJECT_CONTEXT_URL}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 JSON = {"Content-Type": "application/json"}
-
-
-def api_client(base_url: str, **headers: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url + "/ngsi-ld/v1", trust_env=False, timeout=10, headers=headers)
-
-
-@pytest.fixture
-def api(broker_url: str) -> Iterator[httpx.Client]:
-    with api_client(broker_url) as client:
-        yield client
-
-
-@pytest.fixture
-def shared_api(shared_broker_url: str) -> Iterator[httpx.Client]:
-    with api_client(shared_broker_url) as client:
-        yield client
-
-
-def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
-    """A complete ProblemDetails (all five members) with the given status and NGSI-LD error type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    problem = response.json()
-    assert problem["type"] == ERRORS + name
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str) and problem["title"]
-    assert isinstance(problem["detail"], str) and problem["detail"]
-    assert problem["instance"].startswith("/ngsi-ld/v1/")
-    return problem
 
 
 def subscription(endpoint: str, **members: Any) -> dict[str, Any]:

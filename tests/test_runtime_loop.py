@@ -2,74 +2,27 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
-from PIL import Image
 
 from reference_runtime.app import create_app
 from reference_runtime.dataset import holdout
 from reference_runtime.inference import load_classifier
-from reference_runtime.ngsi_client import link_header
 from reference_runtime.service import ModelService, ServiceConfig
 from reference_runtime.subscriptions import deterministic_id
 from sdmtool import validate
-from sdmtool.forms import to_key_values, to_normalized
-from sdmtool.resources import SUBJECT_CONTEXT_URL
+from tests import support
 from tests.conftest import NotificationReceiver, RunningServer, loopback_socket
+from tests.support import Broker, holdout_png
 
-HEADERS = {"Link": link_header(SUBJECT_CONTEXT_URL)}
 QUERY_ID = "urn:ngsi-ld:SubscriptionQuery:test"
 PROCESSING_ID = "urn:ngsi-ld:MLProcessing:test"
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class Broker:
-    """Synchronous NGSI-LD calls for the test's consumer and producer roles."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url + "/ngsi-ld/v1", headers=HEADERS, timeout=5.0)
-
-    def create(self, entity: dict[str, Any]) -> None:
-        response = self.http.post("/entities", json=to_normalized(entity))
-        assert response.status_code == 201, response.text
-
-    def get(self, entity_id: str) -> dict[str, Any]:
-        response = self.http.get(f"/entities/{entity_id}")
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def get_kv(self, entity_id: str) -> dict[str, Any]:
-        return to_key_values(self.get(entity_id))
-
-    def subscribe(self, subscription: dict[str, Any]) -> None:
-        response = self.http.post("/subscriptions", json=subscription)
-        assert response.status_code == 201, response.text
-
-    def subscriptions(self) -> list[dict[str, Any]]:
-        return self.http.get("/subscriptions").json()
-
-    def wait_for(
-        self, entity_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            entity = self.get_kv(entity_id)
-            if check(entity):
-                return entity
-            assert time.monotonic() < deadline, f"timed out; last state of {entity_id}: {entity}"
-            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -91,37 +44,15 @@ def start_runtime(
     return start
 
 
-def provision(
-    broker: Broker, model_id: str, *, query: dict[str, Any] | None = None, **processing: Any
-) -> None:
-    broker.create(
-        {
-            "id": QUERY_ID,
-            "type": "SubscriptionQuery",
-            "entities": [{"type": "HandwritingDigit"}],
-            "watchedAttributes": ["imagePath"],
-            "notification": {"attributes": ["imagePath", "imageMetadata"], "format": "keyValues"},
-            **(query or {}),
-        }
-    )
-    broker.create(
-        {
-            "id": PROCESSING_ID,
-            "type": "MLProcessing",
-            "refMLModel": model_id,
-            "refSubscriptionQuery": QUERY_ID,
-            "processingStatus": "pending",
-            **processing,
-        }
-    )
+provision = partial(support.provision, query_id=QUERY_ID, processing_id=PROCESSING_ID)
 
 
 def publish_digits(broker: Broker, folder: Path, count: int, offset: int = 0) -> dict[str, int]:
-    images, labels = holdout()
+    _, labels = holdout()
     truth = {}
     for index in range(offset, offset + count):
         path = folder / f"digit-{index}.png"
-        path.write_bytes(png(images[index]))
+        path.write_bytes(holdout_png(index))
         entity_id = f"urn:ngsi-ld:HandwritingDigit:t{index}"
         broker.create(
             {
@@ -176,9 +107,8 @@ def test_digits_are_predicted_and_written_back_without_loops(
     assert sum(predicted[k] == truth[k] for k in truth) >= count - 1
 
     # What was written is exactly what the model says for that image, with every output the model declares.
-    images, _ = holdout()
     first = broker.get_kv("urn:ngsi-ld:HandwritingDigit:t0")
-    offline = classifier.predict(png(images[0]))
+    offline = classifier.predict(holdout_png(0))
     assert first["predictedDigit"] == offline.digit
     assert first["confidence"] == pytest.approx(offline.confidence, abs=1e-6)
     assert len(first["digitScores"]) == 10 and sum(first["digitScores"]) == pytest.approx(1.0, abs=1e-4)

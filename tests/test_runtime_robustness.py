@@ -30,26 +30,16 @@ from reference_runtime.app import create_app
 from reference_runtime.dataset import holdout
 from reference_runtime.images import MAX_IMAGE_BYTES, ImageSourceError, decode_data_uri, load_image
 from reference_runtime.inference import load_classifier
-from reference_runtime.ngsi_client import link_header
 from reference_runtime.service import ModelService, ServiceConfig
 from reference_runtime.subscriptions import SubscriptionQueryError, data_subscription, deterministic_id
-from sdmtool.forms import to_key_values, to_normalized
-from sdmtool.resources import SUBJECT_CONTEXT_URL
+from tests import support
 from tests.conftest import RunningServer, loopback_socket
+from tests.support import Broker, holdout_png
 
-HEADERS = {"Link": link_header(SUBJECT_CONTEXT_URL)}
 QUERY_ID = "urn:ngsi-ld:SubscriptionQuery:robust"
 PROCESSING_ID = "urn:ngsi-ld:MLProcessing:robust"
 DATA_SUBSCRIPTION = deterministic_id("data", PROCESSING_ID)
 JSON = {"Content-Type": "application/json"}
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
-
-
-def png(index: int) -> bytes:
-    images, _ = holdout()
-    buffer = io.BytesIO()
-    Image.fromarray(images[index], mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def label(index: int) -> int:
@@ -61,42 +51,9 @@ def classifier_and_model() -> tuple[Any, dict[str, Any]]:
     return load_classifier(None)
 
 
-class Broker:
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url + "/ngsi-ld/v1", headers=HEADERS, timeout=5.0, trust_env=False)
-
-    def create(self, entity: dict[str, Any]) -> None:
-        response = self.http.post("/entities", json=to_normalized(entity))
-        assert response.status_code == 201, response.text
-
-    def patch(self, entity_id: str, attrs: dict[str, Any]) -> None:
-        response = self.http.patch(f"/entities/{entity_id}/attrs", json=attrs)
-        assert response.status_code == 204, response.text
-
-    def get_kv(self, entity_id: str) -> dict[str, Any]:
-        response = self.http.get(f"/entities/{entity_id}")
-        assert response.status_code == 200, response.text
-        return to_key_values(response.json())
-
-    def subscription(self, sub_id: str) -> dict[str, Any] | None:
-        response = self.http.get(f"/subscriptions/{sub_id}")
-        return response.json() if response.status_code == 200 else None
-
-    def wait_for(
-        self, entity_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            entity = self.get_kv(entity_id)
-            if check(entity):
-                return entity
-            assert time.monotonic() < deadline, f"timed out; last state of {entity_id}: {entity}"
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def broker(broker_url: str) -> Iterator[Broker]:
-    client = Broker(broker_url)
+    client = Broker(broker_url, trust_env=False)
     yield client
     client.http.close()
 
@@ -120,24 +77,12 @@ def runtime(
 def provision(
     broker: Broker, model_id: str, *, entities: list[dict[str, Any]] | None = None, **processing: Any
 ) -> None:
-    broker.create(
-        {
-            "id": QUERY_ID,
-            "type": "SubscriptionQuery",
-            "entities": entities or [{"type": "HandwritingDigit"}],
-            "watchedAttributes": ["imagePath"],
-            "notification": {"attributes": ["imagePath"], "format": "keyValues"},
-        }
-    )
-    broker.create(
-        {
-            "id": PROCESSING_ID,
-            "type": "MLProcessing",
-            "refMLModel": model_id,
-            "refSubscriptionQuery": QUERY_ID,
-            "processingStatus": "pending",
-            **processing,
-        }
+    """The job of this module: its SubscriptionQuery notifies imagePath alone."""
+    query: dict[str, Any] = {"notification": {"attributes": ["imagePath"], "format": "keyValues"}}
+    if entities:
+        query["entities"] = entities
+    support.provision(
+        broker, model_id, query_id=QUERY_ID, processing_id=PROCESSING_ID, query=query, **processing
     )
 
 
@@ -152,7 +97,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json"), response.text
     problem = response.json()
-    assert problem["type"].startswith(ERRORS)
+    assert problem["type"].startswith(support.ERRORS)
     assert problem["status"] == status
     assert isinstance(problem["title"], str) and problem["title"]
     assert isinstance(problem["detail"], str) and problem["detail"]
@@ -227,7 +172,7 @@ def test_the_same_digit_notified_twice_is_predicted_once(
 ) -> None:
     service = active_job(broker, runtime)
     path = tmp_path / "twice.png"
-    path.write_bytes(png(0))
+    path.write_bytes(holdout_png(0))
     entity_id = "urn:ngsi-ld:HandwritingDigit:twice"
     broker.create({"id": entity_id, "type": "HandwritingDigit", "imagePath": path.as_uri()})
     broker.wait_for(PROCESSING_ID, lambda e: e.get("processedCount") == 1)
@@ -279,7 +224,7 @@ def test_entities_that_cannot_be_predicted_are_counted_not_fatal(
     assert status["processedCount"] == 0 and status["processingStatus"] == "active"
     # The service still works.
     good = tmp_path / "good.png"
-    good.write_bytes(png(1))
+    good.write_bytes(holdout_png(1))
     broker.create(
         {"id": "urn:ngsi-ld:HandwritingDigit:good", "type": "HandwritingDigit", "imagePath": good.as_uri()}
     )
@@ -297,7 +242,7 @@ class SlowImages:
     def app(self) -> Starlette:
         async def slow(request: Request) -> Response:
             await asyncio.sleep(float(request.query_params.get("delay", "1")))
-            return Response(png(int(request.path_params["index"])), media_type="image/png")
+            return Response(holdout_png(int(request.path_params["index"])), media_type="image/png")
 
         async def hang(request: Request) -> Response:
             deadline = time.monotonic() + 10
@@ -379,7 +324,7 @@ def test_a_stale_prediction_never_overwrites_a_newer_one(
     service = active_job(broker, runtime)
     assert label(0) != label(1)
     fast = tmp_path / "fast.png"
-    fast.write_bytes(png(1))
+    fast.write_bytes(holdout_png(1))
     entity_id = "urn:ngsi-ld:HandwritingDigit:order"
     broker.create(
         {"id": entity_id, "type": "HandwritingDigit", "imagePath": f"{images_server}/slow/0?delay=1.0"}
@@ -398,8 +343,8 @@ def test_returning_to_an_earlier_image_is_predicted_again(
 ) -> None:
     active_job(broker, runtime)
     first, second = tmp_path / "a.png", tmp_path / "b.png"
-    first.write_bytes(png(0))
-    second.write_bytes(png(1))
+    first.write_bytes(holdout_png(0))
+    second.write_bytes(holdout_png(1))
     entity_id = "urn:ngsi-ld:HandwritingDigit:aba"
     broker.create({"id": entity_id, "type": "HandwritingDigit", "imagePath": first.as_uri()})
     broker.wait_for(entity_id, lambda e: e.get("predictedDigit") == label(0))
@@ -414,7 +359,7 @@ def test_catch_up_honours_id_patterns_as_the_broker_does(
 ) -> None:
     service, _ = runtime
     path = tmp_path / "early.png"
-    path.write_bytes(png(2))
+    path.write_bytes(holdout_png(2))
     entity_id = "urn:ngsi-ld:HandwritingDigit:early-1"
     broker.create({"id": entity_id, "type": "HandwritingDigit", "imagePath": path.as_uri()})
     provision(
@@ -514,9 +459,11 @@ def test_predict_answers_problem_details(
 
 
 def test_predict_multipart_without_an_image_field(predict_url: str) -> None:
-    response = httpx.post(predict_url, files={"other": ("a.png", png(0), "image/png")}, trust_env=False)
+    response = httpx.post(
+        predict_url, files={"other": ("a.png", holdout_png(0), "image/png")}, trust_env=False
+    )
     assert_problem(response, 400)
-    good = httpx.post(predict_url, files={"image": ("a.png", png(2), "image/png")}, trust_env=False)
+    good = httpx.post(predict_url, files={"image": ("a.png", holdout_png(2), "image/png")}, trust_env=False)
     assert good.status_code == 200 and good.json()["predictedDigit"] == label(2)
 
 

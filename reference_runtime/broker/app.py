@@ -17,6 +17,7 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -74,6 +75,10 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 _LINK_RE = re.compile(r"<([^>]*)>([^,]*)")
 _INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 _HOSTED_PATH = f"{BASE}/jsonldContexts/"
+
+# Attributes by IRI, None for one to delete (entities.parse_fragment), and what applies them to an entity.
+Fragment = dict[str, list[Any] | None]
+FragmentWrite = Callable[[dict[str, Any], Fragment, str], tuple[dict[str, Any], ent.UpdateOutcome]]
 
 
 class BrokerOptions:
@@ -519,48 +524,21 @@ async def query_entities(request: Request) -> Response:
 
 
 async def append_attrs(request: Request) -> Response:
-    broker = _broker(request)
-    entity_id = _entity_id(request)
-    data, media_type, links = await _read_body(request)
-    ctx = broker.context(_body_context(data, media_type, links))
-    fragment = _fragment(data, ctx, entity_id, allow_delete=False)
     overwrite = "noOverwrite" not in _options(request)
-    with broker.store.transaction():
-        old = _require_entity(broker, entity_id)
-        new, outcome = ent.append_attributes(old, fragment, ent.now_iso(), overwrite=overwrite)
-        broker.store.replace_entity(new)
-    broker.after_write(old, new, set(fragment))
-    return _update_response(outcome, ctx)
+    return await _write_body_fragment(
+        request, partial(ent.append_attributes, overwrite=overwrite), patch=False
+    )
 
 
 async def update_attrs(request: Request) -> Response:
-    broker = _broker(request)
-    entity_id = _entity_id(request)
-    data, media_type, links = await _read_body(request, allow_merge_patch=True)
-    ctx = broker.context(_body_context(data, media_type, links))
-    fragment = _fragment(data, ctx, entity_id, allow_delete=True)
-    with broker.store.transaction():
-        old = _require_entity(broker, entity_id)
-        new, outcome = ent.update_attributes(
-            old, fragment, ent.now_iso(), append_missing=broker.options.patch_appends_missing
-        )
-        broker.store.replace_entity(new)
-    broker.after_write(old, new, set(fragment))
-    return _update_response(outcome, ctx)
+    append_missing = _broker(request).options.patch_appends_missing
+    return await _write_body_fragment(
+        request, partial(ent.update_attributes, append_missing=append_missing), patch=True
+    )
 
 
 async def merge_entity(request: Request) -> Response:
-    broker = _broker(request)
-    entity_id = _entity_id(request)
-    data, media_type, links = await _read_body(request, allow_merge_patch=True)
-    ctx = broker.context(_body_context(data, media_type, links))
-    fragment = _fragment(data, ctx, entity_id, allow_delete=True)
-    with broker.store.transaction():
-        old = _require_entity(broker, entity_id)
-        new, _ = ent.merge_attributes(old, fragment, ent.now_iso())
-        broker.store.replace_entity(new)
-    broker.after_write(old, new, set(fragment))
-    return Response(status_code=204)
+    return await _write_body_fragment(request, ent.merge_attributes, patch=True)
 
 
 async def replace_entity(request: Request) -> Response:
@@ -592,13 +570,15 @@ async def update_attribute(request: Request) -> Response:
         raise bad_request("an attribute fragment must be a JSON object")
     body = {k: v for k, v in data.items() if k != "@context"}
     instances = ent.parse_attribute(name, body, ctx, f"attribute {name!r}")
-    with broker.store.transaction():
-        old = _require_entity(broker, entity_id)
+
+    def merge_existing(
+        old: dict[str, Any], fragment: Fragment, now: str
+    ) -> tuple[dict[str, Any], ent.UpdateOutcome]:
         if iri not in old:
             raise not_found(f"entity {entity_id} has no attribute {name}")
-        new, _ = ent.merge_attributes(old, {iri: instances}, ent.now_iso())
-        broker.store.replace_entity(new)
-    broker.after_write(old, new, {iri})
+        return ent.merge_attributes(old, fragment, now)
+
+    _write_fragment(broker, entity_id, {iri: instances}, merge_existing)
     return Response(status_code=204)
 
 
@@ -639,9 +619,7 @@ async def delete_entity(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _fragment(
-    data: Any, ctx: ActiveContext, entity_id: str, *, allow_delete: bool
-) -> dict[str, list[Any] | None]:
+def _fragment(data: Any, ctx: ActiveContext, entity_id: str, *, allow_delete: bool) -> Fragment:
     if not isinstance(data, Mapping):
         raise bad_request("an entity fragment must be a JSON object")
     if "id" in data and data["id"] != entity_id:
@@ -650,6 +628,30 @@ def _fragment(
     if not fragment:
         raise bad_request("the fragment has no attributes")
     return fragment
+
+
+def _write_fragment(
+    broker: Broker, entity_id: str, fragment: Fragment, write: FragmentWrite, now: str | None = None
+) -> ent.UpdateOutcome:
+    """Apply ``write`` to the stored entity in one transaction, then queue the notifications it causes (the
+    attributes of the fragment count as written)."""
+    with broker.store.transaction():
+        old = _require_entity(broker, entity_id)
+        new, outcome = write(old, fragment, now or ent.now_iso())
+        broker.store.replace_entity(new)
+    broker.after_write(old, new, set(fragment))
+    return outcome
+
+
+async def _write_body_fragment(request: Request, write: FragmentWrite, *, patch: bool) -> Response:
+    """A write whose body is an entity fragment: read it with its context, apply it with ``write``, answer 204
+    or 207 (what was not updated). A PATCH (``patch``) also takes merge-patch+json, and NGSI-LD Null."""
+    broker = _broker(request)
+    entity_id = _entity_id(request)
+    data, media_type, links = await _read_body(request, allow_merge_patch=patch)
+    ctx = broker.context(_body_context(data, media_type, links))
+    fragment = _fragment(data, ctx, entity_id, allow_delete=patch)
+    return _update_response(_write_fragment(broker, entity_id, fragment, write), ctx)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -699,11 +701,8 @@ def _batch_write(broker: Broker, operation: str, item: Any, ctx: ActiveContext, 
         if not isinstance(item, Mapping) or not ent.is_uri(item.get("id")):
             raise bad_request("each entity needs a valid id")
         fragment = _fragment(item, ctx, item["id"], allow_delete=False)
-        with broker.store.transaction():
-            old = _require_entity(broker, item["id"])
-            new, outcome = ent.append_attributes(old, fragment, now, overwrite="noOverwrite" not in options)
-            broker.store.replace_entity(new)
-        broker.after_write(old, new, set(fragment))
+        append = partial(ent.append_attributes, overwrite="noOverwrite" not in options)
+        outcome = _write_fragment(broker, item["id"], fragment, append, now)
         if outcome.not_updated:
             raise bad_request("; ".join(f"{ctx.compact(i)}: {r}" for i, r in outcome.not_updated))
         return False

@@ -16,32 +16,25 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sdmtool.ngsild import (
+    CONCISE_KINDS,
+    ENTITY_MEMBERS,
+    GEOJSON_GEOMETRY_TYPES,
+    INSTANCE_META_MEMBERS,
+    INSTANCE_SYSTEM_MEMBERS,
+    KEY_VALUES_WRAPPED,
+    NGSI_NULL,
+    URI_SCHEME,
+    VALUE_MEMBER_NAMES,
+    VALUE_MEMBERS,
+)
+
 from .errors import bad_request
 
-NGSI_NULL = "urn:ngsi-ld:null"
+# The kinds are known by their current names only (VALUE_MEMBERS): unlike the validator, the broker refuses
+# the older names of sdmtool.ngsild.KIND_ALIASES.
 
-# Attribute kind -> the member holding its value.
-VALUE_MEMBERS = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "JsonProperty": "json",
-    "VocabProperty": "vocab",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-}
-_ALL_VALUE_MEMBERS = frozenset(VALUE_MEMBERS.values())
-# Concise form: which member implies which kind (clause 4.5.x "concise" inference).
-_CONCISE_INFERENCE = (
-    ("value", "Property"),
-    ("object", "Relationship"),
-    ("languageMap", "LanguageProperty"),
-    ("json", "JsonProperty"),
-    ("vocab", "VocabProperty"),
-    ("valueList", "ListProperty"),
-    ("objectList", "ListRelationship"),
-)
+# showChanges: value member -> the member that carries the previous value.
 _PREVIOUS = {
     "value": "previousValue",
     "object": "previousObject",
@@ -51,25 +44,23 @@ _PREVIOUS = {
     "valueList": "previousValueList",
     "objectList": "previousObjectList",
 }
-GEOJSON_TYPES = frozenset(
-    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
-)
 # Keys of a stored entity that are not attributes.
 ENTITY_KEYS = frozenset({"id", "type", "scope", "expiresAt", "createdAt", "modifiedAt"})
-# Members of an attribute instance that are neither its value nor a sub-attribute.
-_META_MEMBERS = frozenset({"observedAt", "unitCode", "datasetId", "objectType", "valueType"})
-_SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
 _OUTPUT_ONLY = frozenset(_PREVIOUS.values())
-_INSTANCE_KEYS = frozenset({"type"}) | _ALL_VALUE_MEMBERS | _META_MEMBERS | _SYSTEM_MEMBERS | _OUTPUT_ONLY
+_INSTANCE_KEYS = (
+    frozenset({"type"}) | VALUE_MEMBER_NAMES | INSTANCE_META_MEMBERS | INSTANCE_SYSTEM_MEMBERS | _OUTPUT_ONLY
+)
 # Names that can never be attributes of an entity (clause 4.6.2 reserves the member names).
 _RESERVED_ATTRIBUTE_NAMES = frozenset(
-    {"id", "type", "scope", "@context", "@id", "@type"} | _ALL_VALUE_MEMBERS | _META_MEMBERS | {"instanceId"}
+    {"id", "type", "scope", "@context", "@id", "@type"}
+    | VALUE_MEMBER_NAMES
+    | INSTANCE_META_MEMBERS
+    | {"instanceId"}
 )
-# System members a client may send but a broker ignores (Orion-LD drops them silently).
-_IGNORED_ENTITY_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt"})
 _GEO_PROPERTY_NAMES = frozenset({"location", "observationSpace", "operationSpace"})
 _FORBIDDEN_NAME_CHARS = re.compile(r"[<>\"'=;()\s]")
-_URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
+# Strict: none of the characters RFC 3986 excludes after the scheme (the validator takes any non-blank).
+_URI_RE = re.compile(URI_SCHEME + r"[^\s<>\"{}|\\^`]+")
 _MAX_SUB_ATTRIBUTE_DEPTH = 8
 
 
@@ -100,7 +91,7 @@ def is_datetime(value: Any) -> bool:
 def is_geojson(value: Any) -> bool:
     if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
         return False
-    if value["type"] not in GEOJSON_TYPES:
+    if value["type"] not in GEOJSON_GEOMETRY_TYPES:
         return False
     if value["type"] == "GeometryCollection":
         return isinstance(value.get("geometries"), list)
@@ -169,7 +160,9 @@ def parse_fragment(
     """The attributes of a body, by IRI; None marks an attribute to delete (NGSI-LD Null)."""
     attrs: dict[str, list[Any] | None] = {}
     for name, raw in body.items():
-        if name in ("id", "type", "scope", "@context") or name in _IGNORED_ENTITY_MEMBERS:
+        if name in ENTITY_MEMBERS:
+            # id, type and scope are the caller's; system members a client may send are ignored (as Orion-LD
+            # drops them silently).
             continue
         if name == "expiresAt" and isinstance(raw, str):
             continue  # the entity-level member (1.9), handled by the caller
@@ -207,7 +200,7 @@ def _is_null_instance(raw: Any) -> bool:
     """``{"value": "urn:ngsi-ld:null"}`` and the like: the normalized way to delete an attribute."""
     if not isinstance(raw, Mapping) or "datasetId" in raw:
         return False
-    members = [m for m in _ALL_VALUE_MEMBERS if m in raw]
+    members = [m for m in VALUE_MEMBER_NAMES if m in raw]
     return len(members) == 1 and raw[members[0]] == NGSI_NULL
 
 
@@ -216,7 +209,7 @@ def _looks_like_instance(raw: Any) -> bool:
         return False
     if "type" in raw:
         return isinstance(raw["type"], str) and raw["type"] in VALUE_MEMBERS
-    return any(member in raw for member in _ALL_VALUE_MEMBERS)
+    return any(member in raw for member in VALUE_MEMBER_NAMES)
 
 
 def _parse_instance(
@@ -226,9 +219,11 @@ def _parse_instance(
     if kind is not None and not isinstance(kind, str):
         raise bad_request(f"{where}: 'type' must be one of {', '.join(VALUE_MEMBERS)}, not {kind!r}")
     if kind is None:
-        for member, inferred in _CONCISE_INFERENCE:
+        # Concise: the value member says the kind; the first present in the order of VALUE_MEMBERS, which
+        # decides how a body with several is reported.
+        for member in VALUE_MEMBERS.values():
             if member in raw:
-                kind = inferred
+                kind = CONCISE_KINDS[member]
                 break
         else:
             # A concise compound value: the whole object is the value.
@@ -237,7 +232,7 @@ def _parse_instance(
             return {"type": "Property", "value": dict(raw)}
         if kind == "Property" and is_geojson(raw["value"]):
             kind = "GeoProperty"
-    elif kind in GEOJSON_TYPES and is_geojson(raw):
+    elif kind in GEOJSON_GEOMETRY_TYPES and is_geojson(raw):
         return {"type": "GeoProperty", "value": dict(raw)}  # concise GeoProperty written as bare GeoJSON
     elif kind not in VALUE_MEMBERS:
         raise bad_request(f"{where}: 'type' must be one of {', '.join(VALUE_MEMBERS)}, not {kind!r}")
@@ -246,7 +241,7 @@ def _parse_instance(
         raise bad_request(f"{where}: must be a GeoProperty")
     if member not in raw:
         raise bad_request(f"{where}: a {kind} needs a '{member}' member")
-    stray = [m for m in _ALL_VALUE_MEMBERS if m in raw and m != member]
+    stray = [m for m in VALUE_MEMBER_NAMES if m in raw and m != member]
     if stray:
         raise bad_request(f"{where}: a {kind} cannot have {', '.join(repr(s) for s in sorted(stray))}")
     if raw[member] == NGSI_NULL:
@@ -254,9 +249,14 @@ def _parse_instance(
     _check_value(kind, member, raw[member], where)
     instance: dict[str, Any] = {"type": kind, member: copy.deepcopy(raw[member])}
     for key, value in raw.items():
-        if key in ("type", member) or key in _SYSTEM_MEMBERS or key in _OUTPUT_ONLY or key == "@context":
+        if (
+            key in ("type", member)
+            or key in INSTANCE_SYSTEM_MEMBERS
+            or key in _OUTPUT_ONLY
+            or key == "@context"
+        ):
             continue
-        if key in _META_MEMBERS:
+        if key in INSTANCE_META_MEMBERS:
             _check_meta(kind, key, value, where)
             instance[key] = value
             continue
@@ -437,7 +437,7 @@ def update_attributes(
 def _merge_instance(old: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(old)
     if patch.get("type") != old.get("type"):
-        for member in _ALL_VALUE_MEMBERS:
+        for member in VALUE_MEMBER_NAMES:
             merged.pop(member, None)
     for key, value in patch.items():
         if key not in _INSTANCE_KEYS and isinstance(old.get(key), Mapping) and isinstance(value, Mapping):
@@ -562,7 +562,7 @@ def _key_value(instance: Mapping[str, Any]) -> Any:
     kind = instance.get("type", "Property")
     member = VALUE_MEMBERS.get(kind, "value")
     value = instance.get(member)
-    if kind in ("LanguageProperty", "JsonProperty", "VocabProperty"):
+    if kind in KEY_VALUES_WRAPPED:
         return {member: value}
     return value
 

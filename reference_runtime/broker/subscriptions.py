@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from sdmtool.ngsild import SYSTEM_TIMESTAMPS
 from sdmtool.query import Query, QuerySyntaxError, Regex, normalized_resolver, parse_query
 
 from .entities import TermMap, check_name, is_datetime, is_uri, parse_type_selector, types_match
@@ -66,7 +67,7 @@ _UNSUPPORTED_MEMBERS = frozenset(
     }
 )
 # Read-only members a client may echo back (e.g. after GET): ignored on input.
-_READ_ONLY = frozenset({"status", "createdAt", "modifiedAt", "deletedAt"})
+_READ_ONLY = frozenset({"status"}) | SYSTEM_TIMESTAMPS
 _NOTIFICATION_MEMBERS = frozenset({"attributes", "format", "endpoint", "sysAttrs", "showChanges"})
 _NOTIFICATION_READ_ONLY = frozenset(
     {"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure"}
