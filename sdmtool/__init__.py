@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from sdmtool.findings import Finding
+from sdmtool.lint import lint
 from sdmtool.validate import validate
 
-__all__ = ["Finding", "__version__", "validate"]
+__all__ = ["Finding", "__version__", "lint", "validate"]

@@ -10,7 +10,8 @@ import click
 from sdmtool import __version__, reader
 from sdmtool import build as build_module
 from sdmtool.findings import exit_code
-from sdmtool.report import REPORTERS, Summary, render
+from sdmtool.lint import lint_items
+from sdmtool.report import LISTS_ENTITIES, REPORTERS, Checked, Summary, render, use_color
 
 # By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
 from sdmtool.validate import FORM_CHOICES, validate_items
@@ -23,21 +24,43 @@ def main() -> None:
 
 
 class _Counter:
-    """Counts entities and inputs while the reader streams them, for the summary line."""
+    """Counts entities and inputs while the reader streams them, for the summary line.
 
-    def __init__(self) -> None:
+    With ``record``, also lists every entity (for the reports that have one entry per entity, valid or not).
+    """
+
+    def __init__(self, record: bool = False) -> None:
         self.entities = 0
-        self.sources: set[str] = set()
+        self.sources: dict[str, None] = {}  # a set that keeps the order of reading
+        self.record = record
+        self.checked: list[Checked] = []
 
     def input_read(self, name: str) -> None:
-        self.sources.add(name)  # an input with no entity (an empty array) still counts as checked
+        self.sources[name] = None  # an input with no entity (an empty array) still counts as checked
 
     def wrap(self, items: Iterator[reader.Item]) -> Iterator[reader.Item]:
         for item in items:
             if isinstance(item, reader.SourceEntity):
                 self.entities += 1
-            self.sources.add(item.source)
+                if self.record:
+                    self.checked.append(_checked(item))
+            self.sources[item.source] = None
             yield item
+
+    def summary(self) -> Summary:
+        inputs = tuple(self.sources) if self.record else ()
+        return Summary(self.entities, len(self.sources), inputs=inputs, checked=tuple(self.checked))
+
+
+def _checked(item: reader.SourceEntity) -> Checked:
+    value = item.value if isinstance(item.value, dict) else {}
+    entity_id, entity_type = value.get("id"), value.get("type")
+    return Checked(
+        item.source,
+        item.index,
+        entity_id if isinstance(entity_id, str) else None,
+        entity_type if isinstance(entity_type, str) else None,
+    )
 
 
 @main.command()
@@ -55,18 +78,44 @@ class _Counter:
     type=click.Choice(sorted(REPORTERS)),
     default="text",
     show_default=True,
-    help="Report format.",
+    help="Report format: text (coloured on a terminal unless NO_COLOR is set), json, junit (JUnit XML), "
+    "sarif (SARIF 2.1.0, for GitHub code scanning) or github (GitHub Actions annotations).",
 )
 def validate(paths: tuple[str, ...], form: str, output_format: str) -> None:
     """Validate entities in files, directories (recursively) or '-' (stdin).
 
     Exit status: 0 all valid, 1 some entity invalid, 2 usage error or unreadable input.
     """
-    counter = _Counter()
+    counter = _Counter(record=output_format in LISTS_ENTITIES)
     items = counter.wrap(reader.read(paths, on_input=counter.input_read))
     findings = list(validate_items(items, form=None if form == "auto" else form))
-    summary = Summary(entities=counter.entities, sources=len(counter.sources))
-    click.echo(render(output_format, findings, summary), nl=False)
+    color = output_format == "text" and use_color(sys.stdout)
+    click.echo(render(output_format, findings, counter.summary(), color=color), nl=False, color=color or None)
+    sys.exit(exit_code(findings))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="Report format, as for validate.",
+)
+def lint(paths: tuple[str, ...], output_format: str) -> None:
+    """Check the MLOps wiring of a set of entities (files, directories, '-' for stdin, a broker dump).
+
+    References resolve to entities of the right type, the SubscriptionQuery delivers the model inputs and
+    never watches its outputs (no notification loop), outputs exist in the target type, the newest model
+    version is used, q parses. Exit status: 0 no error, 1 wiring errors, 2 usage error or unreadable input.
+    """
+    counter = _Counter(record=output_format in LISTS_ENTITIES)
+    items = counter.wrap(reader.read(paths, on_input=counter.input_read))
+    findings = lint_items(items)
+    color = output_format == "text" and use_color(sys.stdout)
+    click.echo(render(output_format, findings, counter.summary(), color=color), nl=False, color=color or None)
     sys.exit(exit_code(findings))
 
 

@@ -1,0 +1,514 @@
+"""The MLOps wiring lint: one test per rule (code, severity, ids, JSON path, line and column), clean sets,
+the talk's looping SubscriptionQuery, a broker dump in normalized form and the command's exit codes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import sdmtool
+from sdmtool import forms, resources
+from sdmtool.cli import main
+from sdmtool.findings import ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, WARNING, Finding
+from sdmtool.lint import RULES, compare_versions, lint, lint_items
+
+MODEL_ID = "urn:ngsi-ld:MLModel:HandwrittenDigitPrediction"
+PROCESSING_ID = "urn:ngsi-ld:MLProcessing:digits-01"
+QUERY_ID = "urn:ngsi-ld:SubscriptionQuery:digits-01"
+DIGIT_ID = "urn:ngsi-ld:HandwritingDigit:0007"
+PREDICTED_IRI = "https://smartdatamodels.org/dataModel.MachineLearning/predictedDigit"
+CONTEXT = [resources.SUBJECT_CONTEXT_URL, resources.CORE_CONTEXT_URL]
+
+
+def example(entity_type: str) -> dict[str, Any]:
+    path = resources.schemas_dir() / entity_type / "examples" / "example.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Wiring:
+    """The bundled examples (a consistent set), to break one member at a time."""
+
+    def __init__(self) -> None:
+        self.model = example("MLModel")
+        self.processing = example("MLProcessing")
+        self.query = example("SubscriptionQuery")
+        self.digit = example("HandwritingDigit")
+        self.extra: list[dict[str, Any]] = []
+
+    def entities(self) -> list[dict[str, Any]]:
+        return [self.model, self.processing, self.query, self.digit, *self.extra]
+
+
+@pytest.fixture
+def wiring() -> Wiring:
+    return Wiring()
+
+
+def position(text: str, *needles: str) -> tuple[int, int]:
+    """(line, column), 1-based, of the last needle, each searched after the end of the one before."""
+    offset = end = 0
+    for needle in needles:
+        offset = text.index(needle, end)
+        end = offset + len(needle)
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def lint_file(
+    tmp_path: Path, entities: list[dict[str, Any]], name: str = "set.json"
+) -> tuple[list[Finding], str]:
+    path = tmp_path / name
+    text = json.dumps(entities, indent=2, ensure_ascii=False)
+    path.write_text(text, encoding="utf-8")
+    return lint(path), text
+
+
+def only(findings: list[Finding], code: str) -> Finding:
+    found = [finding for finding in findings if finding.code == code]
+    assert len(found) == 1, findings
+    assert found[0].code in RULES
+    return found[0]
+
+
+def codes(findings: list[Finding]) -> list[str]:
+    return [finding.code for finding in findings]
+
+
+# --- clean sets --------------------------------------------------------------------------------------
+
+
+def test_bundled_examples_are_consistent(wiring: Wiring) -> None:
+    paths = sorted(resources.schemas_dir().glob("*/examples/example.json"))
+    assert len(paths) == 4
+    assert lint(paths) == []
+    # Every form of every example at once: the copies of one entity in other forms are the same entity.
+    assert lint([path.parent for path in paths]) == []
+    # One more digit, not predicted yet, and the runtime's own model beside the example one.
+    fresh = {"id": "urn:ngsi-ld:HandwritingDigit:0008", "type": "HandwritingDigit"}
+    fresh["imagePath"] = "file:///data/digits/0008.png"
+    runtime_model = Path(__file__).resolve().parent.parent / "reference_runtime" / "model" / "mlmodel.json"
+    assert lint([*wiring.entities(), fresh]) == []
+    assert lint([*paths, runtime_model]) == []
+
+
+def test_api_inputs(wiring: Wiring, tmp_path: Path) -> None:
+    assert sdmtool.lint is lint
+    assert lint(wiring.entities()) == []
+    (tmp_path / "a.json").write_text(json.dumps(wiring.entities()[:2]))
+    (tmp_path / "b.ndjson").write_text("\n".join(json.dumps(e) for e in wiring.entities()[2:]) + "\n")
+    assert lint(tmp_path) == []
+    assert lint([tmp_path / "a.json", str(tmp_path / "b.ndjson")]) == []
+    # An entity alone: its references dangle; no file, so no line.
+    findings = lint(wiring.processing)
+    assert [(f.code, f.json_path) for f in findings] == [
+        ("lint.ref.missing", "/refMLModel"),
+        ("lint.ref.missing", "/refSubscriptionQuery"),
+    ]
+    assert all(f.line is None and f.file is None and f.index == 0 for f in findings)
+    with pytest.raises(TypeError, match="lint"):
+        lint(b"{}")  # type: ignore[arg-type]
+    # Not entities (a JSON Schema, a number): the validator's business, not the lint's.
+    assert lint([{"$schema": "x"}, 3, {"type": "MLModel"}]) == []  # type: ignore[list-item]
+
+
+def test_duplicate_ids(wiring: Wiring, tmp_path: Path) -> None:
+    changed = copy.deepcopy(wiring.model) | {"version": "13"}
+    findings, text = lint_file(tmp_path, [*wiring.entities(), changed])
+    finding = only(findings, "lint.duplicate-id")
+    assert finding.severity == WARNING and finding.entity_id == MODEL_ID and MODEL_ID in finding.message
+    assert finding.json_path == "/id" and finding.index == 4
+    line, column = position(text, f'"id": "{MODEL_ID}"', f'"id": "{MODEL_ID}"')
+    assert (finding.line, finding.column) == (line, column + len('"id": '))
+    # The same entity again (a second copy, or another form of it) is no finding.
+    assert lint([*wiring.entities(), forms.to_normalized(wiring.model, context=CONTEXT)]) == []
+
+
+# --- rule 1: references ------------------------------------------------------------------------------
+
+
+def test_dangling_reference(wiring: Wiring, tmp_path: Path) -> None:
+    gone = "urn:ngsi-ld:SubscriptionQuery:gone"
+    wiring.processing["refSubscriptionQuery"] = gone
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.ref.missing"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.category == "entity"
+    assert finding.entity_id == PROCESSING_ID and finding.entity_type == "MLProcessing"
+    assert (
+        PROCESSING_ID in finding.message
+        and gone in finding.message
+        and "SubscriptionQuery" in finding.message
+    )
+    assert finding.json_path == "/refSubscriptionQuery" and finding.file == str(tmp_path / "set.json")
+    assert (finding.line, finding.column) == position(text, f'"{gone}"')
+    assert finding.index == 1
+
+
+def test_dangling_reference_suggests_the_close_id(wiring: Wiring) -> None:
+    # Slide 18 refers to urn:ngsi-ld:SubscriptionQuery:01; slide 19 names it urn:ngsi-ld:Subscription:01.
+    wiring.query["id"] = "urn:ngsi-ld:Subscription:01"
+    wiring.processing["refSubscriptionQuery"] = "urn:ngsi-ld:SubscriptionQuery:01"
+    finding = only(lint(wiring.entities()), "lint.ref.missing")
+    assert "did you mean urn:ngsi-ld:Subscription:01?" in finding.message
+
+
+def test_reference_of_the_wrong_type(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.processing["refMLModel"] = QUERY_ID
+    wiring.digit["refMLModel"] = PROCESSING_ID
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.ref.type", "lint.ref.type"]
+    job, digit = findings
+    assert job.severity == ERROR and job.entity_id == PROCESSING_ID and job.json_path == "/refMLModel"
+    assert QUERY_ID in job.message and "which is a SubscriptionQuery, not a MLModel" in job.message
+    assert (job.line, job.column) == position(text, '"refMLModel"', f'"{QUERY_ID}"')
+    assert digit.entity_id == DIGIT_ID and digit.json_path == "/refMLModel"
+    assert "which is a MLProcessing, not a MLModel" in digit.message
+    assert (digit.line, digit.column) == position(
+        text, f'"id": "{DIGIT_ID}"', '"refMLModel"', f'"{PROCESSING_ID}"'
+    )
+
+
+def test_dangling_item_of_a_list_of_references(wiring: Wiring, tmp_path: Path) -> None:
+    other = "urn:ngsi-ld:MLProcessing:other"
+    wiring.model["refMLProcessing"] = [PROCESSING_ID, other]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    finding = only(findings, "lint.ref.missing")
+    assert finding.entity_id == MODEL_ID and finding.json_path == "/refMLProcessing/1"
+    assert other in finding.message and MODEL_ID in finding.message
+    assert (finding.line, finding.column) == position(text, f'"{other}"')
+
+
+def test_output_entity_absent_is_a_warning(wiring: Wiring, tmp_path: Path) -> None:
+    target = "urn:ngsi-ld:PredictionResult:board"
+    wiring.processing["refOutputEntity"] = target
+    findings, text = lint_file(tmp_path, wiring.entities())
+    (finding,) = findings
+    assert (finding.code, finding.severity) == ("lint.ref.missing", WARNING)
+    assert finding.entity_id == PROCESSING_ID and target in finding.message
+    assert finding.json_path == "/refOutputEntity" and (finding.line, finding.column) == position(
+        text, f'"{target}"'
+    )
+    # Present, of any type: fine.
+    assert lint([*wiring.entities(), {"id": target, "type": "PredictionResult"}]) == []
+
+
+def test_processing_without_model_or_query(wiring: Wiring, tmp_path: Path) -> None:
+    del wiring.processing["refSubscriptionQuery"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    finding = only(findings, "lint.ref.absent")
+    assert finding.severity == WARNING and finding.entity_id == PROCESSING_ID
+    assert finding.json_path == "/refSubscriptionQuery"
+    line, _ = position(text, f'"id": "{PROCESSING_ID}"')
+    assert (finding.line, finding.column) == (line - 1, 3)  # a missing member: located at its entity
+
+
+# --- rule 2: the inputs are delivered ----------------------------------------------------------------
+
+
+def test_inputs_not_notified(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["notification"]["attributes"] = ["imagePath"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.inputs.not-notified"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == QUERY_ID
+    for named in (QUERY_ID, MODEL_ID, PROCESSING_ID, "imageMetadata"):
+        assert named in finding.message
+    assert finding.json_path == "/notification/attributes"
+    assert (finding.line, finding.column) == position(text, '"notification"', '"attributes"', "[")
+    # Without notification.attributes every attribute is delivered.
+    del wiring.query["notification"]["attributes"]
+    assert lint(wiring.entities()) == []
+
+
+# --- rule 3: no loop ---------------------------------------------------------------------------------
+
+
+def test_slide_19_query_is_a_loop(tmp_path: Path) -> None:
+    """The talk's SubscriptionQuery watches the outputs and asks for the inputs, the other way round."""
+    model = {
+        "id": "urn:ngsi-ld:MLModel:01",
+        "type": "MLModel",
+        "version": "1",
+        "inputAttributes": ["imagePath"],
+        "outputAttributes": ["predictedDigit", "confidence"],
+    }
+    processing = {
+        "id": "urn:ngsi-ld:MLProcessing:01",
+        "type": "MLProcessing",
+        "refMLModel": "urn:ngsi-ld:MLModel:01",
+        "refSubscriptionQuery": "urn:ngsi-ld:SubscriptionQuery:01",
+    }
+    query = {
+        "id": "urn:ngsi-ld:SubscriptionQuery:01",
+        "type": "SubscriptionQuery",
+        "entities": [{"type": "HandwritingDigit"}],
+        "notification": {
+            "attributes": ["imagePath", "imageMetadata"],
+            "format": "keyValues",
+            "endpoint": {"uri": "http://my-domain-name", "accept": "application/json"},
+        },
+        "q": "language==urn:ngsi-ld:lang:Spanish",
+        "watchedAttributes": ["predictedDigit", "confidence"],
+        "@context": CONTEXT,
+    }
+    findings, text = lint_file(tmp_path, [model, processing, query])
+    loop = only(findings, "lint.loop")
+    assert loop.severity == ERROR and loop.entity_id == query["id"]
+    assert loop.json_path == "/watchedAttributes/0"
+    assert (loop.line, loop.column) == position(text, '"watchedAttributes"', '"predictedDigit"')
+    chain = (
+        "HandwritingDigit change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:01 → MLProcessing "
+        "urn:ngsi-ld:MLProcessing:01 → MLModel urn:ngsi-ld:MLModel:01 writes predictedDigit, confidence → "
+        "HandwritingDigit change"
+    )
+    assert chain in loop.message and "refuses" in loop.message
+    # Its q reads an attribute no HandwritingDigit has: the other half of what is wrong with it.
+    assert only(findings, "lint.query.attribute").severity == WARNING
+    assert codes(findings) == ["lint.query.attribute", "lint.loop"]
+
+
+def test_watched_output_written_as_an_iri(wiring: Wiring) -> None:
+    wiring.query["watchedAttributes"] = ["imagePath", PREDICTED_IRI]
+    finding = only(lint(wiring.entities()), "lint.loop")
+    assert finding.severity == ERROR and finding.json_path == "/watchedAttributes/1"
+    assert "holds the output(s) predictedDigit" in finding.message
+
+
+def test_no_watched_attributes_is_a_loop_when_results_go_to_the_data(wiring: Wiring, tmp_path: Path) -> None:
+    del wiring.query["watchedAttributes"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.loop"]
+    (finding,) = findings
+    assert finding.severity == WARNING and finding.entity_id == QUERY_ID
+    chain = (
+        f"HandwritingDigit change → SubscriptionQuery {QUERY_ID} → MLProcessing {PROCESSING_ID} → MLModel "
+        f"{MODEL_ID} writes predictedDigit, confidence, digitScores, refMLModel, modelVersion, datePredicted "
+        "→ HandwritingDigit change"
+    )
+    assert chain in finding.message
+    assert 'add watchedAttributes ["imagePath", "imageMetadata"]' in finding.message
+    # A missing member is reported at its path, located at the entity that lacks it.
+    assert finding.json_path == "/watchedAttributes"
+    line, _ = position(text, f'"id": "{QUERY_ID}"')
+    assert (finding.line, finding.column) == (line - 1, 3)
+
+
+def test_no_watched_attributes_with_a_separate_output_entity(wiring: Wiring) -> None:
+    del wiring.query["watchedAttributes"]
+    board = {"id": "urn:ngsi-ld:PredictionResult:board", "type": "PredictionResult"}
+    wiring.processing["refOutputEntity"] = board["id"]
+    wiring.extra.append(board)
+    assert lint(wiring.entities()) == []  # the query does not select the entity the results go to
+    # An output entity the query selects loops all the same.
+    summary = {"id": "urn:ngsi-ld:HandwritingDigit:summary", "type": "HandwritingDigit"}
+    wiring.processing["refOutputEntity"] = summary["id"]
+    wiring.extra = [summary]
+    finding = only(lint(wiring.entities()), "lint.loop")
+    assert f"HandwritingDigit {summary['id']} change → SubscriptionQuery {QUERY_ID}" in finding.message
+    # ... unless its selectors leave it out.
+    wiring.query["entities"] = [
+        {"type": "HandwritingDigit", "idPattern": "^urn:ngsi-ld:HandwritingDigit:[0-9]+$"}
+    ]
+    assert lint(wiring.entities()) == []
+
+
+# --- rule 4: outputs exist in the target type ---------------------------------------------------------
+
+
+def test_output_not_in_the_target_schema(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.model["outputAttributes"] = [*wiring.model["outputAttributes"], "predictionClass"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.output.undeclared"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == MODEL_ID
+    for named in ("predictionClass", MODEL_ID, "HandwritingDigit", PROCESSING_ID, QUERY_ID):
+        assert named in finding.message
+    assert finding.json_path == "/outputAttributes/6"
+    assert (finding.line, finding.column) == position(text, '"outputAttributes"', '"predictionClass"')
+    # Written to an entity of a type without a bundled schema: nothing to check against.
+    board = {"id": "urn:ngsi-ld:PredictionResult:board", "type": "PredictionResult"}
+    wiring.processing["refOutputEntity"] = board["id"]
+    assert lint([*wiring.entities(), board]) == []
+
+
+# --- rule 5: the newest model ------------------------------------------------------------------------
+
+
+def test_older_model_version(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.model["version"] = "1.2.0"
+    newer = copy.deepcopy(wiring.model) | {"id": "urn:ngsi-ld:MLModel:digits-v110", "version": "1.10.0"}
+    del newer["refMLProcessing"]
+    older = copy.deepcopy(newer) | {"id": "urn:ngsi-ld:MLModel:digits-v09", "version": "0.9"}
+    wiring.extra = [newer, older]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.model.outdated"]
+    (finding,) = findings
+    assert finding.severity == WARNING and finding.entity_id == PROCESSING_ID
+    for named in (PROCESSING_ID, MODEL_ID, "1.2.0", newer["id"], "1.10.0"):
+        assert named in finding.message
+    assert older["id"] not in finding.message
+    assert finding.json_path == "/refMLModel"
+    assert (finding.line, finding.column) == position(text, '"refMLModel"', f'"{MODEL_ID}"')
+    # Pointing at the newest: fine.
+    wiring.model["version"] = "2.0.0-rc.1"
+    assert lint(wiring.entities()) == []
+
+
+def test_model_versions_that_cannot_be_ordered(wiring: Wiring) -> None:
+    wiring.model["version"] = "summer"
+    other = copy.deepcopy(wiring.model) | {"id": "urn:ngsi-ld:MLModel:other", "version": "winter"}
+    del other["refMLProcessing"]
+    wiring.extra = [other]
+    finding = only(lint(wiring.entities()), "lint.model.unordered")
+    assert finding.severity == WARNING and finding.json_path == "/refMLModel"
+    assert (
+        "summer" in finding.message and "winter" in finding.message and "cannot be ordered" in finding.message
+    )
+    assert MODEL_ID in finding.message and other["id"] in finding.message
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("1.2.0", "1.10.0"),
+        ("9", "12"),
+        ("1.0.0-rc.1", "1.0.0"),
+        ("1.0.0-alpha", "1.0.0-alpha.1"),
+        ("v1.9", "2"),
+    ],
+)
+def test_versions_compare_semantically(older: str, newer: str) -> None:
+    assert compare_versions(older, newer) == -1
+    assert compare_versions(newer, older) == 1
+
+
+def test_versions_that_are_equal_or_unordered() -> None:
+    assert compare_versions("1.2", "1.2.0") == 0
+    assert compare_versions("1.0.0+cc555ead", "1.0.0+cc555ead") == 0
+    assert compare_versions("1.0.0+aaaa", "1.0.0+bbbb") is None
+    assert compare_versions("latest", "1.0") is None
+
+
+# --- rule 6: the SubscriptionQuery itself ------------------------------------------------------------
+
+
+def test_q_that_does_not_parse(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["q"] = 'imageMetadata[mediaType]=="image/png";'  # a clause must follow ';'
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.query.syntax"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == QUERY_ID and QUERY_ID in finding.message
+    assert "at position 38" in finding.message and finding.json_path == "/q"
+    # The column is that of the offending character, after the escaped quotes of the JSON string.
+    line, column = position(text, '"q": ', '"')
+    assert (finding.line, finding.column) == (
+        line,
+        column + len(r'"imageMetadata[mediaType]==\"image/png\";'),
+    )
+
+
+def test_unknown_entity_type_in_the_query(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["entities"] = [{"type": "HandwritingDigit"}, {"type": "HandwritenDigit"}]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.query.unknown-type"]
+    (finding,) = findings
+    assert finding.severity == WARNING and finding.entity_id == QUERY_ID
+    assert "did you mean HandwritingDigit?" in finding.message
+    assert finding.json_path == "/entities/1/type"
+    assert (finding.line, finding.column) == position(text, '"HandwritenDigit"')
+
+
+def test_q_reads_an_attribute_the_type_does_not_have(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["q"] = "language==urn:ngsi-ld:lang:Spanish;annotatedDigit==7"
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.query.attribute"]
+    (finding,) = findings
+    assert (
+        finding.severity == WARNING
+        and "'language'" in finding.message
+        and "annotatedDigit" not in finding.message
+    )
+    assert finding.json_path == "/q" and (finding.line, finding.column) == position(text, '"q": ', '"')
+
+
+# --- forms and dumps ---------------------------------------------------------------------------------
+
+
+def test_broker_dump_in_normalized_form(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["watchedAttributes"] = ["predictedDigit"]
+    dump = []
+    for entity in wiring.entities():
+        normalized = forms.to_normalized(entity)
+        normalized["createdAt"] = normalized["modifiedAt"] = "2026-11-20T10:00:00Z"
+        dump.append(normalized)
+    findings, text = lint_file(tmp_path, dump, "broker-dump.json")
+    assert codes(findings) == ["lint.loop"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.form == "normalized" and finding.entity_id == QUERY_ID
+    assert finding.json_path == "/watchedAttributes/value/0"
+    assert (finding.line, finding.column) == position(text, '"watchedAttributes"', '"predictedDigit"')
+    assert f"MLModel {MODEL_ID} writes predictedDigit → HandwritingDigit change" in finding.message
+    # Relationships are read from their `object`, in NGSI-v2 form from `value`.
+    wiring.processing["refMLModel"] = "urn:ngsi-ld:MLModel:gone"
+    findings, text = lint_file(tmp_path, [forms.to_normalized(e) for e in wiring.entities()])
+    finding = only(findings, "lint.ref.missing")
+    assert finding.json_path == "/refMLModel/object"
+    assert (finding.line, finding.column) == position(text, '"urn:ngsi-ld:MLModel:gone"')
+    findings, _ = lint_file(tmp_path, [forms.to_ngsiv2_normalized(e) for e in wiring.entities()])
+    assert only(findings, "lint.ref.missing").json_path == "/refMLModel/value"
+
+
+def test_lint_items_reports_unreadable_inputs() -> None:
+    from sdmtool import reader
+
+    findings = lint_items(reader.read_bytes("broken.json", b'{"id": "x",}'))
+    (finding,) = findings
+    assert finding.category == "input" and finding.code.startswith("input.") and finding.line == 1
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+
+def test_cli_exit_codes(wiring: Wiring, tmp_path: Path) -> None:
+    runner = CliRunner()
+    examples = [str(path) for path in sorted(resources.schemas_dir().glob("*/examples/example.json"))]
+    clean = runner.invoke(main, ["lint", *examples])
+    assert clean.exit_code == EXIT_OK, clean.output
+    assert "4 entities in 4 inputs" in clean.output
+
+    wiring.query["watchedAttributes"] = ["predictedDigit"]
+    looping = tmp_path / "loop.json"
+    looping.write_text(json.dumps(wiring.entities(), indent=2))
+    result = runner.invoke(main, ["lint", str(looping)])
+    assert result.exit_code == EXIT_INVALID, result.output
+    line, column = position(looping.read_text(), '"watchedAttributes"', '"predictedDigit"')
+    assert f"{looping}:{line}:{column}: error: /watchedAttributes/0: notification loop" in result.output
+    assert result.output.rstrip().endswith("1 error, 0 warnings")
+
+    # Warnings alone do not fail.
+    del wiring.query["watchedAttributes"]
+    assert runner.invoke(main, ["lint", "-"], input=json.dumps(wiring.entities())).exit_code == EXIT_OK
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"id": "urn:ngsi-ld:MLModel:1", "type": "MLModel",}]')
+    assert runner.invoke(main, ["lint", str(broken)]).exit_code == EXIT_USAGE
+    assert runner.invoke(main, ["lint", str(looping), str(tmp_path / "nope.json")]).exit_code == EXIT_USAGE
+    assert runner.invoke(main, ["lint"]).exit_code == EXIT_USAGE
+
+
+def test_cli_json_report(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.processing["refMLModel"] = QUERY_ID
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(wiring.entities()))
+    result = CliRunner().invoke(main, ["lint", "--format", "json", str(path)])
+    assert result.exit_code == EXIT_INVALID
+    document = json.loads(result.output)
+    (finding,) = document["findings"]
+    assert finding["code"] == "lint.ref.type" and finding["entity_id"] == PROCESSING_ID
+    assert finding["json_path"] == "/refMLModel" and finding["line"] == 1
+    assert document["exit_code"] == EXIT_INVALID
