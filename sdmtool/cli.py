@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import NoReturn
 
 import click
 
 from sdmtool import __version__, reader
 from sdmtool import build as build_module
-from sdmtool.findings import exit_code
+from sdmtool.findings import Finding, exit_code
 from sdmtool.lint import lint_items
+from sdmtool.progress import Progress, wanted
 from sdmtool.report import LISTS_ENTITIES, REPORTERS, Checked, Summary, render, use_color
 
 # By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
@@ -29,27 +31,41 @@ class _Counter:
     With ``record``, also lists every entity (for the reports that have one entry per entity, valid or not).
     """
 
-    def __init__(self, record: bool = False) -> None:
+    def __init__(self, record: bool = False, progress: Progress | None = None) -> None:
         self.entities = 0
         self.sources: dict[str, None] = {}  # a set that keeps the order of reading
         self.record = record
         self.checked: list[Checked] = []
+        self.progress = progress or Progress(enabled=False)
 
     def input_read(self, name: str) -> None:
         self.sources[name] = None  # an input with no entity (an empty array) still counts as checked
+        self.progress.describe(name)
 
     def wrap(self, items: Iterator[reader.Item]) -> Iterator[reader.Item]:
         for item in items:
             if isinstance(item, reader.SourceEntity):
                 self.entities += 1
+                self.progress.advance()
                 if self.record:
                     self.checked.append(_checked(item))
-            self.sources[item.source] = None
+            if item.source not in self.sources:
+                self.sources[item.source] = None
+                self.progress.describe(item.source)
             yield item
 
-    def summary(self) -> Summary:
+    def summary(self, command: str) -> Summary:
         inputs = tuple(self.sources) if self.record else ()
-        return Summary(self.entities, len(self.sources), inputs=inputs, checked=tuple(self.checked))
+        return Summary(
+            self.entities, len(self.sources), inputs=inputs, checked=tuple(self.checked), command=command
+        )
+
+
+def _report_and_exit(output_format: str, findings: list[Finding], summary: Summary) -> NoReturn:
+    """Writes the report to stdout and exits with the code the findings call for (never the format's)."""
+    color = output_format == "text" and use_color(sys.stdout)
+    click.echo(render(output_format, findings, summary, color=color), nl=False, color=color or None)
+    sys.exit(exit_code(findings))
 
 
 def _checked(item: reader.SourceEntity) -> Checked:
@@ -86,12 +102,11 @@ def validate(paths: tuple[str, ...], form: str, output_format: str) -> None:
 
     Exit status: 0 all valid, 1 some entity invalid, 2 usage error or unreadable input.
     """
-    counter = _Counter(record=output_format in LISTS_ENTITIES)
-    items = counter.wrap(reader.read(paths, on_input=counter.input_read))
-    findings = list(validate_items(items, form=None if form == "auto" else form))
-    color = output_format == "text" and use_color(sys.stdout)
-    click.echo(render(output_format, findings, counter.summary(), color=color), nl=False, color=color or None)
-    sys.exit(exit_code(findings))
+    with Progress(enabled=wanted()) as progress:
+        counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
+        items = counter.wrap(reader.read(paths, on_input=counter.input_read))
+        findings = list(validate_items(items, form=None if form == "auto" else form))
+    _report_and_exit(output_format, findings, counter.summary("validate"))
 
 
 @main.command()
@@ -111,12 +126,11 @@ def lint(paths: tuple[str, ...], output_format: str) -> None:
     never watches its outputs (no notification loop), outputs exist in the target type, the newest model
     version is used, q parses. Exit status: 0 no error, 1 wiring errors, 2 usage error or unreadable input.
     """
-    counter = _Counter(record=output_format in LISTS_ENTITIES)
-    items = counter.wrap(reader.read(paths, on_input=counter.input_read))
-    findings = lint_items(items)
-    color = output_format == "text" and use_color(sys.stdout)
-    click.echo(render(output_format, findings, counter.summary(), color=color), nl=False, color=color or None)
-    sys.exit(exit_code(findings))
+    with Progress(enabled=wanted()) as progress:
+        counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
+        items = counter.wrap(reader.read(paths, on_input=counter.input_read))
+        findings = lint_items(items)
+    _report_and_exit(output_format, findings, counter.summary("lint"))
 
 
 @main.command()

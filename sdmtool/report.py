@@ -42,6 +42,7 @@ class Summary:
     sources: int = 0
     inputs: tuple[str, ...] = field(default=(), repr=False)
     checked: tuple[Checked, ...] = field(default=(), repr=False)
+    command: str = "validate"  # the sdmtool command that checked them (names the JUnit run)
 
 
 Reporter = Callable[[Sequence[Finding], Summary], str]
@@ -254,7 +255,7 @@ def render_junit(findings: Sequence[Finding], summary: Summary) -> str:
     schemas is an ``<error>`` (the test could not run), in a test case named after the input. Warnings go
     to the test case's ``<system-out>``, one line each, and do not fail it.
     """
-    root = ET.Element("testsuites", name="sdmtool validate")
+    root = ET.Element("testsuites", name=f"sdmtool {summary.command}")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for source, cases in _junit_suites(findings, summary).items():
         suite = ET.SubElement(root, "testsuite", name=_xml_line(source))

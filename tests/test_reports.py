@@ -508,13 +508,29 @@ def test_arbitrary_text_never_breaks_a_format(findings: list[Finding], entities:
 # --- pre-commit ---------------------------------------------------------------------------------------
 
 
-def test_pre_commit_hook() -> None:
-    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    (hook,) = hooks
-    assert hook["id"] == "sdmtool-validate" and hook["entry"] == "sdmtool validate"
-    assert hook["language"] == "python" and hook["name"]
-    files = re.compile(hook["files"])
-    for name in ("a.json", "dir/b.jsonld", "c.ndjson", "d.geojson"):
+def test_pre_commit_hooks() -> None:
+    hooks = {
+        hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    }
+    assert sorted(hooks) == ["sdmtool-lint", "sdmtool-validate"]
+    for hook in hooks.values():
+        program, command = hook["entry"].split()
+        assert program == "sdmtool" and command in main.commands, hook["entry"]
+        assert hook["language"] == "python" and hook["name"] and hook["description"]
+    files = re.compile(hooks["sdmtool-validate"]["files"])
+    for name in ("a.json", "dir/b.jsonld", "c.ndjson", "d.geojson", "e.yaml", "f.yml"):
         assert files.search(name), name
-    for name in ("a.json.txt", "schema.yaml", "jsonld", "e.JSON5"):
+    for name in ("a.json.txt", "jsonld", "e.JSON5", "notes.md"):
         assert not files.search(name), name
+    # The lint sees the whole set (its folders are the hook's args), never only the staged files.
+    assert hooks["sdmtool-lint"]["pass_filenames"] is False
+
+
+@pytest.mark.parametrize("command", ["validate", "lint"])
+def test_junit_run_is_named_after_the_command(
+    runner: CliRunner, inputs: dict[str, str], command: str
+) -> None:
+    # Alone, the valid MLModel passes validate; lint reports its MLProcessing reference as dangling.
+    result = runner.invoke(main, [command, "--format", "junit", inputs["valid"]])
+    assert result.exit_code == {"validate": 0, "lint": 1}[command], result.output
+    assert check_junit(result.output).get("name") == f"sdmtool {command}"
