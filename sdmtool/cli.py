@@ -79,6 +79,18 @@ def _checked(item: reader.SourceEntity) -> Checked:
     )
 
 
+# The same reports for every checking command (validate, lint, check-model).
+report_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="Report format: text (coloured on a terminal unless NO_COLOR is set), json, junit (JUnit XML), "
+    "sarif (SARIF 2.1.0, for GitHub code scanning) or github (GitHub Actions annotations).",
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
@@ -88,15 +100,7 @@ def _checked(item: reader.SourceEntity) -> Checked:
     show_default=True,
     help="Representation of the entities; auto detects it per entity.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(REPORTERS)),
-    default="text",
-    show_default=True,
-    help="Report format: text (coloured on a terminal unless NO_COLOR is set), json, junit (JUnit XML), "
-    "sarif (SARIF 2.1.0, for GitHub code scanning) or github (GitHub Actions annotations).",
-)
+@report_format_option
 def validate(paths: tuple[str, ...], form: str, output_format: str) -> None:
     """Validate entities in files, directories (recursively) or '-' (stdin).
 
@@ -111,14 +115,7 @@ def validate(paths: tuple[str, ...], form: str, output_format: str) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(REPORTERS)),
-    default="text",
-    show_default=True,
-    help="Report format, as for validate.",
-)
+@report_format_option
 def lint(paths: tuple[str, ...], output_format: str) -> None:
     """Check the MLOps wiring of a set of entities (files, directories, '-' for stdin, a broker dump).
 
