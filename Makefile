@@ -27,7 +27,11 @@ test: $(VENV)/.installed-test
 train: $(VENV)/.installed-test
 	$(BIN)/sdm-runtime train
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e ".[test,train,bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/validate.py
 
 clean:

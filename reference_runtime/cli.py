@@ -1,4 +1,4 @@
-"""``sdm-runtime``: run the embedded broker, the model service, the training and the demo."""
+"""``sdm-runtime``: run the embedded broker, the model service, the training, the evaluation and the demo."""
 
 from __future__ import annotations
 
@@ -152,6 +152,75 @@ def train(ctx: click.Context) -> None:
     from reference_runtime.train import main as train_main
 
     sys.exit(train_main(list(ctx.args)))
+
+
+@main.command()
+@click.option(
+    "--model-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding mlmodel.json and the ONNX file [default: the bundled model].",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Evaluate only the first N held-out digits of each set [default: all 1000].",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes rendering the images; the results do not depend on it [default: 2, or 1 on one core].",
+)
+def evaluate(model_dir: Path | None, count: int | None, jobs: int | None) -> None:
+    """Measure the model on the held-out digits and every variant; rewrite its metrics and model card."""
+    from reference_runtime.evaluate import (
+        TARGET_HOLDOUT_ACCURACY,
+        TARGET_VARIANT_ACCURACY,
+        evaluate_published,
+    )
+    from reference_runtime.train import default_jobs
+
+    try:
+        _, evaluation = evaluate_published(model_dir, count=count, jobs=jobs or default_jobs())
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    below = False
+    for result in evaluation.sets:
+        target = TARGET_HOLDOUT_ACCURACY if result.name == "holdout" else TARGET_VARIANT_ACCURACY
+        mark = "" if result.accuracy >= target else f"  below the {target:.1%} target"
+        below = below or bool(mark)
+        click.echo(f"{result.name:<10} {result.accuracy:8.2%}  ({result.sample_count} images){mark}")
+    folder = model_dir or Path(__file__).resolve().parent / "model"
+    click.echo(
+        f"wrote mlmodel.json, evaluation.json, README.md and confusion-matrix.png in {folder}", err=True
+    )
+    sys.exit(EXIT_FAILED if below else EXIT_OK)
+
+
+@main.command("variants")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--count", default=10, show_default=True, type=click.IntRange(1, 1000), help="Digits per variant."
+)
+@click.option(
+    "--variant",
+    "names",
+    multiple=True,
+    help="Only this variant (repeatable) [default: all of them].",
+)
+def variants_command(folder: Path, count: int, names: tuple[str, ...]) -> None:
+    """Write held-out digits rendered the ways people send them (FOLDER/VARIANT/INDEX-LABEL.png|jpg)."""
+    from reference_runtime.dataset import holdout
+    from reference_runtime.variants import VARIANTS, write_variants
+
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise click.UsageError(f"unknown variant {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    images, labels = holdout()
+    written = write_variants(folder, list(names) or list(VARIANTS), images, labels, count)
+    click.echo(f"wrote {written} images to {folder}", err=True)
 
 
 @main.command()

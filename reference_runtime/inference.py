@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import onnxruntime as ort
 
-from .preprocess import preprocess_array, preprocess_image
+from .preprocess import ImageError, preprocess_array, preprocess_image
 
 __all__ = [
     "INPUT_NAME",
@@ -165,6 +165,26 @@ class DigitClassifier:
     def predict_array(self, image: np.ndarray) -> Prediction:
         """Recognise the digit in a raw 2-D grayscale array (e.g. an MNIST uint8 28×28 digit)."""
         return self._predict_tensors(preprocess_array(image)[np.newaxis])[0]
+
+    def predict_images(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
+        """Recognise several PNG or JPEG images with one model call (the batched path).
+
+        Each image is preprocessed on its own; the usable ones go through the model as one batch. The result
+        list matches ``images`` item for item: a ``Prediction``, or the ``ImageError`` that says why that
+        image could not be used, so one bad image never costs the others their answer.
+        """
+        results: list[Prediction | ImageError | None] = [None] * len(images)
+        tensors: list[np.ndarray] = []
+        usable: list[int] = []
+        for position, data in enumerate(images):
+            try:
+                tensors.append(preprocess_image(data))
+                usable.append(position)
+            except ImageError as err:
+                results[position] = err
+        for position, prediction in zip(usable, self.predict_batch(tensors), strict=True):
+            results[position] = prediction
+        return [r for r in results if r is not None]
 
     def predict_batch(self, arrays: Sequence[np.ndarray] | np.ndarray) -> list[Prediction]:
         """Predictions for already-preprocessed tensors: a sequence of (1, 28, 28) float32 arrays as returned

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from sdmtool import __version__, reader
 from sdmtool import build as build_module
+
+# By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
+from sdmtool.catalog import load_catalog, parse_ref_map
+from sdmtool.check_model import run_checks as run_model_checks
 from sdmtool.findings import Finding, exit_code
 from sdmtool.lint import lint_items
 from sdmtool.progress import Progress, wanted
 from sdmtool.report import LISTS_ENTITIES, REPORTERS, Checked, Summary, render, use_color
-
-# By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
 from sdmtool.validate import FORM_CHOICES, validate_items
 
 
@@ -37,6 +41,7 @@ class _Counter:
         self.record = record
         self.checked: list[Checked] = []
         self.progress = progress or Progress(enabled=False)
+        self.forms: dict[str, int] = {}
 
     def input_read(self, name: str) -> None:
         self.sources[name] = None  # an input with no entity (an empty array) still counts as checked
@@ -54,10 +59,23 @@ class _Counter:
                 self.progress.describe(item.source)
             yield item
 
+    def entity_form(self, item: reader.SourceEntity, form: str | None) -> None:
+        """The form ``item`` was read in (validate): counted, and kept on its record."""
+        if form is not None:
+            self.forms[form] = self.forms.get(form, 0) + 1
+        if self.record and self.checked:
+            # Validation follows the reader one entity at a time: the last record is this entity's.
+            self.checked[-1] = dataclasses.replace(self.checked[-1], form=form)
+
     def summary(self, command: str) -> Summary:
         inputs = tuple(self.sources) if self.record else ()
         return Summary(
-            self.entities, len(self.sources), inputs=inputs, checked=tuple(self.checked), command=command
+            self.entities,
+            len(self.sources),
+            inputs=inputs,
+            checked=tuple(self.checked),
+            command=command,
+            forms=tuple(self.forms.items()),
         )
 
 
@@ -76,6 +94,7 @@ def _checked(item: reader.SourceEntity) -> Checked:
         item.index,
         entity_id if isinstance(entity_id, str) else None,
         entity_type if isinstance(entity_type, str) else None,
+        document=item.document,
     )
 
 
@@ -91,6 +110,13 @@ report_format_option = click.option(
 )
 
 
+def _ref_map(context: click.Context, parameter: click.Parameter, value: tuple[str, ...]) -> dict[str, Path]:
+    try:
+        return parse_ref_map(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=context, param=parameter) from None
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
@@ -98,18 +124,44 @@ report_format_option = click.option(
     type=click.Choice(FORM_CHOICES),
     default="auto",
     show_default=True,
-    help="Representation of the entities; auto detects it per entity.",
+    help="Representation of the entities; auto detects it per entity (ngsiv2 = ngsiv2-normalized).",
+)
+@click.option(
+    "--schema",
+    "schema_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    metavar="FILE|DIR",
+    help="Also validate against these schemas (other Smart Data Models); repeatable. In a DIR: every "
+    "schema.json and every *.json that declares $schema. The entity type is read from the schema.",
+)
+@click.option(
+    "--ref-map",
+    multiple=True,
+    callback=_ref_map,
+    metavar="URL_PREFIX=DIR",
+    help="Resolve remote $refs under URL_PREFIX from files under DIR, offline; repeatable.",
 )
 @report_format_option
-def validate(paths: tuple[str, ...], form: str, output_format: str) -> None:
+def validate(
+    paths: tuple[str, ...],
+    form: str,
+    schema_paths: tuple[str, ...],
+    ref_map: dict[str, Path],
+    output_format: str,
+) -> None:
     """Validate entities in files, directories (recursively) or '-' (stdin).
 
-    Exit status: 0 all valid, 1 some entity invalid, 2 usage error or unreadable input.
+    JSON, NDJSON, YAML (.yaml/.yml, multi-document) and notifications (each entity of data[]).
+    Exit status: 0 all valid, 1 some entity invalid, 2 usage error or unreadable input, 3 a schema
+    problem (an unresolvable $ref, a schema file that is not a JSON Schema).
     """
+    catalog = load_catalog(schema_paths, ref_map)
     with Progress(enabled=wanted()) as progress:
         counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
         items = counter.wrap(reader.read(paths, on_input=counter.input_read))
-        findings = list(validate_items(items, form=None if form == "auto" else form))
+        chosen = None if form == "auto" else form
+        findings = list(validate_items(items, form=chosen, catalog=catalog, on_entity=counter.entity_form))
     _report_and_exit(output_format, findings, counter.summary("validate"))
 
 
@@ -128,6 +180,35 @@ def lint(paths: tuple[str, ...], output_format: str) -> None:
         items = counter.wrap(reader.read(paths, on_input=counter.input_read))
         findings = lint_items(items)
     _report_and_exit(output_format, findings, counter.summary("lint"))
+
+
+@main.command("check-model")
+@click.argument("directory", metavar="DIR")
+@click.option(
+    "--subject",
+    is_flag=True,
+    help="DIR is a subject folder: check every model folder in it and the subject's own files.",
+)
+@report_format_option
+def check_model(directory: str, subject: bool, output_format: str) -> None:
+    """Check a model folder (schema.json, examples/) against the Smart Data Models contribution rules.
+
+    Each finding names its rule (sdm.*), file, line, column and JSON path. Exit status: 0 no error,
+    1 rule errors, 2 usage error or a file that cannot be read or parsed, 3 a schema that cannot be used
+    (an unresolvable $ref, not a JSON Schema).
+    """
+    result = run_model_checks(directory, subject=subject)
+    checked = tuple(
+        Checked(e.source, e.index, e.entity_id, e.entity_type, form=e.form) for e in result.examples
+    )
+    summary = Summary(
+        len(result.examples),
+        len(result.inputs),
+        inputs=tuple(result.inputs),
+        checked=checked,
+        command="check-model",
+    )
+    _report_and_exit(output_format, result.findings, summary)
 
 
 @main.command()

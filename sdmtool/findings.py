@@ -47,6 +47,7 @@ class Finding:
     form: str | None = None
     index: int | None = None  # position of the entity in its file (array element or NDJSON line)
     category: str = CATEGORY_ENTITY
+    document: int | None = None  # YAML: the document of a multi-document file (0-based), shown file.yaml[2]
 
     @property
     def is_error(self) -> bool:

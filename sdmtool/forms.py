@@ -15,8 +15,22 @@ from sdmtool import ngsild, schemas
 
 NORMALIZED = "normalized"
 KEY_VALUES = "keyValues"
-NGSIV2_NORMALIZED = "ngsiv2"
+NGSIV2_NORMALIZED = "ngsiv2-normalized"
+NGSIV2_KEY_VALUES = "ngsiv2-keyValues"
 CONCISE = "concise"
+
+# What each form is called in messages. "normalized", "concise" and "keyValues" are the NGSI-LD forms.
+FORM_LABELS = {
+    NORMALIZED: "NGSI-LD normalized",
+    CONCISE: "NGSI-LD concise",
+    KEY_VALUES: "NGSI-LD keyValues",
+    NGSIV2_NORMALIZED: "NGSI-v2 normalized",
+    NGSIV2_KEY_VALUES: "NGSI-v2 keyValues",
+}
+# Earlier names still accepted where a form is given (``--form ngsiv2``).
+FORM_ALIASES = {"ngsiv2": NGSIV2_NORMALIZED}
+NGSILD_FORMS = frozenset({NORMALIZED, CONCISE, KEY_VALUES})
+NGSIV2_FORMS = frozenset({NGSIV2_NORMALIZED, NGSIV2_KEY_VALUES})
 
 # Entity members that are not attributes: left untouched by every conversion. NGSI-LD system members
 # (createdAt, ...) ride along as they are.
@@ -36,6 +50,8 @@ _KEY_VALUES_WRAPPED = ngsild.KEY_VALUES_WRAPPED | {
 }
 
 _REF_NAME = re.compile(r"^ref[A-Z0-9]")
+# Characters NGSI-v2 brokers refuse in ids, types, names and string values, except in TextUnrestricted.
+NGSIV2_FORBIDDEN = re.compile(r"[<>\"'=;()]")
 # Lenient: anything but white space after the scheme (the broker also refuses what RFC 3986 excludes).
 _ABSOLUTE_URI = re.compile(ngsild.URI_SCHEME + r"\S+")  # whole string: fullmatch, not `$`
 
@@ -302,6 +318,8 @@ def _ngsiv2_type(value: Any, attribute: schemas.Attribute | None, name: str) -> 
         if attribute and attribute.date_time:
             return "DateTime"
         # NGSI-v2 has no Relationship type; SDM reviewers ask for URI for references (and URLs).
+        if NGSIV2_FORBIDDEN.search(value):
+            return "TextUnrestricted"  # the only type whose strings may hold them
         if kind == "Relationship" or (attribute and attribute.uri):
             return "URI"
         return "Text"
@@ -396,7 +414,14 @@ def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
     facts = _schema_facts(entity)
     attributes = [(name, member) for name, member in entity.items() if name not in ENTITY_MEMBERS]
     like = [member for name, member in attributes if _ngsiv2_like(member, _declared_members(facts, name))]
-    return bool(like) and 2 * len(like) >= len(attributes) and any(map(is_ngsiv2_attribute, like))
+    # More NGSI-v2 attributes than NGSI-LD ones: an NGSI-v2 entity with an NGSI-LD type written by mistake.
+    instances = sum(1 for _, member in attributes if is_instance(member) or is_multi_instance(member))
+    return (
+        bool(like)
+        and 2 * len(like) >= len(attributes)
+        and len(like) > instances
+        and any(map(is_ngsiv2_attribute, like))
+    )
 
 
 # Later forms (concise, GeoJSON...) slot in here, before the keyValues catch-all.
@@ -411,17 +436,77 @@ def _looks_concise(entity: Mapping[str, Any]) -> bool:
     )
 
 
+def _looks_ngsiv2_key_values(entity: Mapping[str, Any]) -> bool:
+    """keyValues whose id is no URI and that has no ``@context``: NGSI-LD requires a URI id (clause 4.5.1),
+    NGSI-v2 does not (``MLModel.01``). keyValues with a URI id and no ``@context`` reads the same in both
+    and is taken for NGSI-LD, as a broker's keyValues output is (``--form ngsiv2-keyValues`` forces v2)."""
+    entity_id = entity.get("id")
+    return "@context" not in entity and isinstance(entity_id, str) and not is_absolute_uri(entity_id)
+
+
 FORM_DETECTORS: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = [
-    (NORMALIZED, _looks_normalized),
     (NGSIV2_NORMALIZED, _looks_ngsiv2),
+    (NORMALIZED, _looks_normalized),
     (CONCISE, _looks_concise),
+    (NGSIV2_KEY_VALUES, _looks_ngsiv2_key_values),
     (KEY_VALUES, lambda entity: True),
 ]
-FORMS = (NORMALIZED, CONCISE, KEY_VALUES, NGSIV2_NORMALIZED)
+FORMS = (NORMALIZED, CONCISE, KEY_VALUES, NGSIV2_NORMALIZED, NGSIV2_KEY_VALUES)
+
+
+def canonical_form(form: str) -> str:
+    """A form name as :data:`FORMS` spells it (``ngsiv2`` -> ``ngsiv2-normalized``); others unchanged."""
+    return FORM_ALIASES.get(form, form)
+
+
+# --- what a file name says (the Smart Data Models example files) ---------------------------------------
+
+# example.json: NGSI-v2 keyValues; example-normalized.json: NGSI-v2 normalized; example.jsonld: NGSI-LD
+# keyValues (or concise); example-normalized.jsonld: NGSI-LD normalized. Other names say nothing, except
+# a stem ending in "normalized", "keyValues" or "concise" (after '-', '_' or '.').
+_NAMED_STEM = re.compile(r"(?:.*[-_.])?(normalized|keyvalues|concise)", re.IGNORECASE)
+
+
+def form_named_by(file_name: str) -> str | None:
+    """The form a file name announces by the Smart Data Models convention, or None."""
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or suffix.lower() not in ("json", "jsonld"):
+        return None
+    linked_data = suffix.lower() == "jsonld"
+    match = _NAMED_STEM.fullmatch(stem)
+    if stem.lower() == "example":
+        shape = "keyvalues"
+    elif match:
+        shape = match.group(1).lower()
+    else:
+        return None
+    if shape == "normalized":
+        return NORMALIZED if linked_data else NGSIV2_NORMALIZED
+    if shape == "concise":
+        return CONCISE if linked_data else None
+    return KEY_VALUES if linked_data else NGSIV2_KEY_VALUES
+
+
+def name_allows(named: str, detected: str, entity: Mapping[str, Any]) -> bool:
+    """Whether an entity detected in ``detected`` form fits a file named for ``named``.
+
+    keyValues without ``@context`` and with a URI id reads the same in NGSI-LD and NGSI-v2, so it fits a
+    name of either; an NGSI-LD keyValues file may be concise (the Smart Data Models ``example.jsonld``).
+    """
+    if named == detected:
+        return True
+    if named == NGSIV2_KEY_VALUES:
+        return detected == KEY_VALUES and "@context" not in entity
+    if named == KEY_VALUES:
+        return detected == CONCISE
+    if named == CONCISE:
+        return detected == KEY_VALUES  # concise with only plain values is keyValues
+    return False
 
 
 def detect_form(entity: Mapping[str, Any]) -> str:
-    """ "normalized" when some attribute is written as an NGSI-LD attribute object, else "keyValues"."""
+    """The first form of :data:`FORM_DETECTORS` the entity looks like; NGSI-LD keyValues in the end."""
     for form, recognises in FORM_DETECTORS:
         if recognises(entity):
             return form

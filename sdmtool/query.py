@@ -18,7 +18,9 @@ nesting one is needed by the spec's own examples):
 * a value list may contain unquoted URIs (``ref==urn:a,urn:b``);
 * in a linked-entity path, an entity-type prefix may also precede the final attribute (``rel{T:attr}``);
 * the regular expression after ``~=``/``!~=`` may be written as a JSON string; unquoted, it ends at the first
-  ``;``, ``|`` or ``)`` that is not inside parentheses or a bracket expression of the regex itself.
+  ``;``, ``|`` or ``)`` that is not inside parentheses or a bracket expression of the regex itself. It is a
+  POSIX extended expression (IEEE 1003.2, as the clause says: ``[[:alpha:]]`` works) with Python's own
+  additions (``\\d``, ``(?i)``) on top.
 
 Not accepted, because no grammar rule allows it: white space outside quoted strings, unquoted plain strings,
 negated existence ``!attr`` (an Orion-LD extension).
@@ -56,6 +58,7 @@ __all__ = [
     "Regex",
     "Resolver",
     "ValueList",
+    "compile_pattern",
     "key_values_resolver",
     "normalized_resolver",
     "parse_query",
@@ -140,6 +143,9 @@ class ValueList:
 
 @dataclass(frozen=True)
 class Regex:
+    """``pattern`` is the expression as Python's ``re`` reads it (POSIX bracket expressions such as
+    ``[[:alpha:]]`` rewritten), ``raw`` as written in the query."""
+
     pattern: str
     raw: str
     compiled: re.Pattern[str] = field(compare=False, hash=False, repr=False)
@@ -546,7 +552,7 @@ class _Parser:
                 self.pos = m.end()
                 try:
                     value: Any = _parse_datetime(raw) if kind == "datetime" else _parse_time(raw)
-                except ValueError:
+                except (ValueError, OverflowError):  # overflow: year 1 or 9999 shifted out by its offset
                     raise self.error(f"invalid {kind} {raw!r}", start) from None
                 return Literal(kind, value, raw)
         m = _DATE_RE.match(text, start)
@@ -597,15 +603,21 @@ class _Parser:
             if not pattern:
                 raise self.unexpected("a regular expression")
         try:
-            compiled = re.compile(pattern)
+            python_pattern = _python_pattern(pattern)
+        except _BracketError as exc:
+            where = start + exc.offset if raw == pattern else start
+            raise self.error(f"invalid regular expression ({exc.message})", where) from None
+        try:
+            compiled = re.compile(python_pattern)
         except re.error as exc:
-            # re reports where in the pattern it failed; for an unquoted pattern that maps onto the query.
-            where = start + (exc.pos or 0) if raw == pattern else start
+            # re reports where in the pattern it failed; for an unquoted pattern left as written by the
+            # translation, that maps onto the query.
+            where = start + (exc.pos or 0) if raw == pattern == python_pattern else start
             raise self.error(f"invalid regular expression ({exc.msg})", min(where, len(self.text))) from None
         except (OverflowError, RecursionError, ValueError) as exc:
             raise self.error(f"invalid regular expression ({exc})", start) from None
         self.expect_end_of_term()
-        return Regex(pattern, raw, compiled)
+        return Regex(python_pattern, raw, compiled)
 
     def scan_unquoted_regex(self) -> str:
         # Parentheses and bracket expressions of the regex itself may contain ';', '|' and ')'.
@@ -639,20 +651,148 @@ class _Parser:
 
 def _bracket_end(text: str, start: int) -> int:
     """Index of the ']' closing the bracket expression opened at ``start`` (POSIX: a leading ']' or '^]'
-    is literal), or -1."""
+    is literal, and ``[:alpha:]``, ``[.-.]``, ``[=e=]`` inside it are single items), or -1."""
     i = start + 1
     if i < len(text) and text[i] == "^":
         i += 1
     if i < len(text) and text[i] == "]":
         i += 1
     while i < len(text):
-        if text[i] == "\\":
+        c = text[i]
+        if c == "\\":
             i += 2
             continue
-        if text[i] == "]":
+        if c == "[" and text[i + 1 : i + 2] in (":", ".", "="):
+            close = text.find(text[i + 1] + "]", i + 2)
+            if close >= 0:
+                i = close + 2
+                continue
+        if c == "]":
             return i
         i += 1
     return -1
+
+
+# POSIX character classes (IEEE 1003.2, POSIX locale) as the body of a Python character set.
+_POSIX_CLASSES = {
+    "alpha": "A-Za-z",
+    "digit": "0-9",
+    "alnum": "0-9A-Za-z",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": " \\t\\n\\r\\f\\v",
+    "blank": " \\t",
+    "punct": "!-/:-@\\[-`{-~",
+    "xdigit": "0-9A-Fa-f",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "print": " -~",
+    "graph": "!-~",
+}
+# Characters that a Python character set reads as syntax (or warns about, as future set operations).
+_SET_SPECIAL = frozenset("\\]^-[&~|")
+
+
+class _BracketError(Exception):
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def _python_pattern(pattern: str) -> str:
+    """The regular expression as Python's ``re`` must read it to mean what POSIX means: bracket expressions
+    rewritten (``[[:alpha:]]`` -> ``[A-Za-z]``, ``[`` ``&`` ``~`` ``|`` and a literal ``-`` escaped, which
+    Python would otherwise read as nested sets or set operations). The rest is left alone: the extensions
+    Python adds (``\\d``, ``(?i)``) keep working."""
+    if "[" not in pattern:
+        return pattern
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if c == "[":
+            end = _bracket_end(pattern, i)
+            if end < 0:
+                raise _BracketError("'[' is never closed", i)
+            out.append("[" + _python_set(pattern, i + 1, end) + "]")
+            i = end + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _python_set(pattern: str, start: int, end: int) -> str:
+    """The body ``pattern[start:end]`` of a bracket expression as the body of a Python character set."""
+    out: list[str] = []
+    i = start
+    if pattern[i : i + 1] == "^":
+        out.append("^")
+        i += 1
+    # Items: ("char", c) a literal character, ("raw", text) an escape or a class, ("dash", "-").
+    items: list[tuple[str, str]] = []
+    if pattern[i : i + 1] in ("]", "-"):
+        items.append(("char", pattern[i]))  # literal in the first place
+        i += 1
+    while i < end:
+        c = pattern[i]
+        if c == "\\":
+            items.append(("raw", pattern[i : i + 2]))
+            i += 2
+        elif (
+            c == "["
+            and pattern[i + 1 : i + 2] in (":", ".", "=")
+            and pattern.find(pattern[i + 1] + "]", i + 2) >= 0
+        ):
+            kind = pattern[i + 1]
+            close = pattern.find(kind + "]", i + 2)
+            name = pattern[i + 2 : close]
+            if kind == ":":
+                if name not in _POSIX_CLASSES:
+                    known = ", ".join(f"[:{n}:]" for n in _POSIX_CLASSES)
+                    raise _BracketError(f"unknown character class [:{name}:], known: {known}", i)
+                items.append(("raw", _POSIX_CLASSES[name]))
+            elif len(name) == 1:
+                items.append(("char", name))  # a collating element or equivalence class of one character
+            else:
+                raise _BracketError(f"unsupported collating element [{kind}{name}{kind}]", i)
+            i = close + 2
+        elif c == "-":
+            items.append(("dash", c))
+            i += 1
+        else:
+            items.append(("char", c))
+            i += 1
+    previous_is_endpoint = False
+    for index, (kind, text) in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        if kind == "dash":
+            # A range operator between two single characters; anywhere else a literal '-'.
+            is_range = previous_is_endpoint and following is not None and following[0] != "dash"
+            out.append("-" if is_range else "\\-")
+            previous_is_endpoint = False
+            continue
+        out.append("\\" + text if kind == "char" and text in _SET_SPECIAL else text)
+        after_range = len(out) >= 2 and out[-2] == "-"
+        previous_is_endpoint = not after_range and (kind == "char" or len(text) == 2)
+    return "".join(out)
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """An NGSI-LD regular expression (POSIX, as ``idPattern`` and ``~=`` take) compiled for Python's ``re``;
+    raises ValueError with the cause."""
+    try:
+        return re.compile(_python_pattern(pattern))
+    except _BracketError as exc:
+        raise ValueError(f"{exc.message} at position {exc.offset}") from None
+    except re.error as exc:
+        raise ValueError(str(exc)) from None
+    except (OverflowError, RecursionError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
 
 
 def parse_query(text: str) -> Query:
@@ -728,7 +868,7 @@ def _coerce(candidate: Any, kind: str) -> Any:
             if isinstance(candidate, str) and "T" not in candidate and ":" in candidate:
                 return _parse_time(candidate)
             return None
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return None
 

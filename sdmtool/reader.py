@@ -21,7 +21,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-SUFFIXES = (".json", ".jsonld", ".ndjson", ".geojson")
+YAML_SUFFIXES = (".yaml", ".yml")
+SUFFIXES = (".json", ".jsonld", ".ndjson", ".geojson", *YAML_SUFFIXES)
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
@@ -40,9 +41,10 @@ class ReadError(Exception):
     line: int | None = None
     column: int | None = None
     code: str = "invalid-json"
+    document: int | None = None  # YAML: which document of a multi-document file (0-based)
 
     def __str__(self) -> str:
-        where = self.source
+        where = self.source if self.document is None else f"{self.source}[{self.document}]"
         if self.line is not None:
             where += f":{self.line}:{self.column}"
         return f"{where}: {self.message}"
@@ -356,6 +358,9 @@ def _abbreviate(text: str, limit: int = 30) -> str:
 # --- sources -----------------------------------------------------------------------------------------
 
 
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
+
 class _Text:
     """A decoded input with lazy line/column arithmetic."""
 
@@ -363,6 +368,24 @@ class _Text:
         self.name = name
         self.text = text
         self._line_starts: list[int] | None = None
+        self._long_digit_runs: bool | None = None
+        self._spaced_key_ends: bool | None = None
+
+    @property
+    def long_digit_runs(self) -> bool:
+        """Whether 19 digits follow each other somewhere: one pass over the whole text, in C, spares the
+        slower per-document search for integers orjson cannot hold (most texts have none)."""
+        if self._long_digit_runs is None:
+            digits_as_zeros = self.text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
+            self._long_digit_runs = b"0" * 19 in digits_as_zeros
+        return self._long_digit_runs
+
+    @property
+    def spaced_key_ends(self) -> bool:
+        """Whether a quote is followed by blanks and ':' somewhere (a key written ``"key" :``)."""
+        if self._spaced_key_ends is None:
+            self._spaced_key_ends = _SPACED_KEY_END.search(self.text) is not None
+        return self._spaced_key_ends
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
@@ -379,6 +402,7 @@ class _Segment:
         self.start = start
         self.end = len(text.text) if end is None else end
         self._scanner: _Scanner | None = None
+        self.parsed_by_orjson = False  # integers within 64 bits: what the fast path (sdmtool.fast) needs
 
     def scan(self) -> _Scanner:
         """Scan the segment once; offsets recorded by the scanner are relative to ``self.start``."""
@@ -423,16 +447,31 @@ class SourceEntity:
     _segment: _Segment | None = None
     _prefix: PathKey = ()
     _translate: Callable[[PathKey], PathKey] | None = None
+    # Where the entity sits in an envelope: "/data/3" for an entity of a notification's data, the prefix
+    # of every JSON path reported for it. ``in_notification``: NGSI Null may stand for a deleted attribute.
+    pointer_prefix: str = ""
+    in_notification: bool = False
+    document: int | None = None  # YAML: which document of a multi-document file (0-based)
+    # Text that is not JSON (YAML): (line, column) of a path from the document's root, nearest ancestor.
+    _positions: Callable[[PathKey], tuple[int | None, int | None]] | None = None
+
+    @property
+    def parsed_by_orjson(self) -> bool:
+        """Read by orjson, not by the scanner or as YAML: its integers fit in 64 bits."""
+        return self._segment is not None and self._segment.parsed_by_orjson
 
     def locate(self, json_path: str | Sequence[str | int]) -> tuple[int | None, int | None]:
         """(line, column), 1-based, where the value at ``json_path`` (entity-relative) starts."""
-        if self._segment is None:
+        if self._segment is None and self._positions is None:
             return None, None
         path = parse_json_path(json_path)
         if isinstance(json_path, str):
             path = _typed_path(self.value, path)
         if self._translate is not None:
             path = self._translate(path)
+        if self._positions is not None:
+            return self._positions(self._prefix + path)
+        assert self._segment is not None
         offset = self._segment.offset_of(self._prefix + path)
         if offset is None:
             return None, None
@@ -462,7 +501,6 @@ def _typed_path(value: Any, path: PathKey) -> PathKey:
     return tuple(typed)
 
 
-_KEY_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\n\r]*:)?')
 # An integer of 19 digits or more may not fit in 64 bits; orjson would make it a float silently.
 _LONG_INTEGER = re.compile(r"(?:^|[\[:,])[ \t\n\r]*-?[0-9]{19,}(?![0-9.eE])")
 
@@ -479,10 +517,34 @@ def _key_count(value: Any) -> int:
     return count
 
 
-def _may_have_duplicates(source: str, value: Any) -> bool:
-    """orjson keeps the last of repeated keys silently: fewer keys parsed than written means duplicates."""
-    written = sum(1 for colon in _KEY_OR_STRING.findall(source) if colon)
-    return written != _key_count(value)
+# The end of a key written with blanks before its colon.
+_SPACED_KEY_END = re.compile(r'"[ \t\n\r]+:')
+
+
+def _keys_written_at_most(source: str, spaced: bool = True) -> int:
+    """At least as many as the keys in the text: each key's closing quote is followed by ':' (maybe after
+    blanks, unless ``spaced`` is False). An escaped quote followed by ':' in a string counts too, which
+    only means an exact check."""
+    count = source.count('":')
+    if spaced:
+        count += len(_SPACED_KEY_END.findall(source))
+    return count
+
+
+def _keys_parsed(value: Any) -> int:
+    try:
+        compact = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, read by the scanner
+        return _key_count(value)
+    # Without an escaped quote, every '":' of orjson's output ends a key.
+    return _key_count(value) if b'\\"' in compact else compact.count(b'":')
+
+
+def _may_have_duplicates(source: str, value: Any, spaced: bool = True) -> bool:
+    """orjson keeps the last of repeated keys silently: fewer keys parsed than written means duplicates.
+    Compared with an upper bound of the keys written, equality proves there are none; anything else goes
+    to the scanner, which finds them exactly."""
+    return _keys_written_at_most(source, spaced) != _keys_parsed(value)
 
 
 def _parse_segment(text: _Text, segment: _Segment) -> Any:
@@ -494,7 +556,8 @@ def _parse_segment(text: _Text, segment: _Segment) -> Any:
     except orjson.JSONDecodeError as error:
         orjson_error = error
     else:
-        if not _LONG_INTEGER.search(chunk):
+        if not text.long_digit_runs or not _LONG_INTEGER.search(chunk):
+            segment.parsed_by_orjson = True
             return value
     # Slow path, for broken input (the scanner says where and why) and for integers beyond 64 bits, which
     # orjson rounds to a float without a word: the scanner reads them exactly.
@@ -545,16 +608,37 @@ def _entities_of(
 ) -> Iterator[Item]:
     """The entities in one parsed document: an entity, an array of them, or a GeoJSON FeatureCollection."""
     duplicates_possible = check_duplicates and _may_have_duplicates(
-        text.text[segment.start : segment.end], value
+        text.text[segment.start : segment.end], value, text.spaced_key_ends
     )
 
     def make(entity: Any, prefix: PathKey, entity_index: int | None, translate: Any = None) -> SourceEntity:
         problems = _duplicate_problems(segment, prefix) if duplicates_possible else []
         return SourceEntity(entity, text.name, entity_index, problems, segment, prefix, translate)
 
+    def notified(position: PathKey, entity_index: int | None) -> Iterator[Item]:
+        """The entities of a notification's ``data``, with paths from the notification (``/data/3``)."""
+        notification = value if not position else value[position[0]]
+        data = notification.get("data")
+        if not isinstance(data, list):
+            line, column = _line_column_of(segment, (*position, "data"))
+            message = "the data of a notification must be an array of entities"
+            yield ReadError(text.name, message, line, column, code="invalid-notification")
+            return
+        for place, entity in enumerate(data):
+            made = make(entity, (*position, "data", place), place if entity_index is None else entity_index)
+            made.pointer_prefix = f"/data/{place}"
+            made.in_notification = True
+            yield made
+
     if isinstance(value, list):
         for position, item in enumerate(value):
-            yield make(item, (position,), position)
+            if is_notification(item):
+                yield from notified((position,), position)
+            else:
+                yield make(item, (position,), position)
+        return
+    if is_notification(value):
+        yield from notified((), index)
         return
     if isinstance(value, dict) and value.get("type") == "FeatureCollection" and "features" in value:
         features = value.get("features")
@@ -572,6 +656,16 @@ def _entities_of(
         yield make(_feature_entity(value), (), index, _translator(value))
         return
     yield make(value, (), index)
+
+
+def is_notification(value: Any) -> bool:
+    """An NGSI-LD Notification (clause 5.3.1: ``"type": "Notification"``, entities in ``data``) or an NGSI-v2
+    notification (``subscriptionId`` and ``data``, no entity ``id`` or ``type``)."""
+    if not isinstance(value, dict) or "data" not in value:
+        return False
+    if value.get("type") == "Notification":
+        return True
+    return "subscriptionId" in value and "type" not in value and "id" not in value
 
 
 def _line_column_of(segment: _Segment, path: PathKey) -> tuple[int | None, int | None]:
@@ -688,12 +782,34 @@ def _pretty_printed(text: _Text) -> bool:
     return _parses_alone(text.text)
 
 
-def read_bytes(name: str, data: bytes, *, ndjson: bool | None = None) -> Iterator[Item]:
-    """Entities of one input. Parse problems come out as :class:`ReadError` items, not exceptions."""
+# How a YAML text can start and a JSON text cannot: a comment, a directive, a document marker, a block
+# sequence item, or an unquoted key.
+_YAML_START = re.compile(r"#|%YAML|---|- |-$|[A-Za-z_@$][^:\s{}\[\],\"']*:(?:\s|$)")
+
+
+def _starts_like_yaml(text: str) -> bool:
+    """Stdin has no file name to tell YAML by: its first line does."""
+    stripped = text.lstrip()
+    return bool(_YAML_START.match(stripped))
+
+
+def read_bytes(
+    name: str, data: bytes, *, ndjson: bool | None = None, found_in_folder: bool = False
+) -> Iterator[Item]:
+    """Entities of one input. Parse problems come out as :class:`ReadError` items, not exceptions.
+
+    ``found_in_folder``: the file was met walking a directory, where YAML files are often no entities
+    (``notes.yaml``, CI configuration): their documents without ``id`` or ``type`` are passed over.
+    """
     try:
         text = _decode(name, data)
     except ReadError as error:
         yield error
+        return
+    if name.endswith(YAML_SUFFIXES) or (name == STDIN_NAME and _starts_like_yaml(text.text)):
+        from sdmtool import yaml_input  # only YAML inputs pay for loading the YAML parser
+
+        yield from yaml_input.read_yaml(name, text.text, only_entities=found_in_folder)
         return
     if ndjson is None:
         ndjson = name.endswith(".ndjson") and not _pretty_printed(text)
@@ -824,6 +940,8 @@ def read(
     ``on_input`` is called with the name of each input as it is read, including inputs that hold no
     entity (an empty array), which the items alone would not show.
     """
+    inputs = list(inputs)
+    named = {os.fsdecode(given) for given in inputs}
     for item in expand_inputs(inputs):
         if isinstance(item, ReadError):
             yield item
@@ -841,4 +959,4 @@ def read(
         if isinstance(data, ReadError):
             yield data
         else:
-            yield from read_bytes(name, data)
+            yield from read_bytes(name, data, found_in_folder=name not in named)

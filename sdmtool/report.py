@@ -27,6 +27,8 @@ class Checked:
     index: int | None = None  # as in Finding.index: array element / NDJSON line, None if alone in its input
     entity_id: str | None = None
     entity_type: str | None = None
+    form: str | None = None  # the form it was read in (validate), as in Finding.form
+    document: int | None = None  # as in Finding.document (YAML)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Summary:
     inputs: tuple[str, ...] = field(default=(), repr=False)
     checked: tuple[Checked, ...] = field(default=(), repr=False)
     command: str = "validate"  # the sdmtool command that checked them (names the JUnit run)
+    forms: tuple[tuple[str, int], ...] = ()  # (form, number of entities read in it), in order of first sight
 
 
 Reporter = Callable[[Sequence[Finding], Summary], str]
@@ -67,6 +70,8 @@ def _printable(text: str) -> str:
 
 def _location(finding: Finding) -> str:
     where = _printable(finding.file or "<input>")
+    if finding.document is not None:
+        where += f"[{finding.document}]"  # a document of a multi-document YAML file
     if finding.line is not None:
         where += f":{finding.line}:{finding.column}"
     return where
@@ -122,7 +127,10 @@ def _plural(number: int, word: str, plural: str | None = None) -> str:
 
 def summary_line(findings: Sequence[Finding], summary: Summary, *, color: bool = False) -> str:
     errors, warnings = count(findings)
-    checked = f"{_plural(summary.entities, 'entity', 'entities')} in {_plural(summary.sources, 'input')}"
+    entities = _plural(summary.entities, "entity", "entities")
+    if summary.forms:
+        entities += " (" + ", ".join(f"{number} {form}" for form, number in summary.forms) + ")"
+    checked = f"{entities} in {_plural(summary.sources, 'input')}"
     if not errors and not warnings:
         return f"{checked}: all valid"
     error_text = _paint(_plural(errors, "error"), _RED if color and errors else None)
@@ -150,8 +158,21 @@ def render_json(findings: Sequence[Finding], summary: Summary) -> str:
             "errors": errors,
             "warnings": warnings,
         },
+        "forms": dict(summary.forms),
         "exit_code": exit_code(findings),
     }
+    if summary.checked:
+        document["entities"] = [
+            {
+                "file": entity.source,
+                "document": entity.document,
+                "index": entity.index,
+                "entity_id": entity.entity_id,
+                "entity_type": entity.entity_type,
+                "form": entity.form,
+            }
+            for entity in summary.checked
+        ]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -342,6 +363,20 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "input.bad-path": "The input path is not valid.",
     "input.no-input": "No JSON input was found.",
     "input.not-entity": "A JSON Schema document, not an entity: skipped.",
+    "input.invalid-yaml": "The input is not valid YAML, or holds what JSON cannot (a tag, NaN, a cycle...).",
+    "input.invalid-notification": "The data of a notification is not an array of entities.",
+    "ngsi-ld.null": "JSON null, or NGSI Null (urn:ngsi-ld:null) where no attribute is deleted.",
+    "ngsi-ld.typed-value": 'A {"@type": "DateTime", "@value": ...} value holds no valid date-time.',
+    "ngsi-ld.double-wrapped": "An NGSI-LD attribute is written inside another attribute's value.",
+    "ngsi-ld.unit-code": "A unitCode is not a UN/CEFACT code string, or is on a kind that has no unit.",
+    "ngsiv2.characters": "NGSI-v2 forbids < > \" ' = ; ( ) in ids, types, names and string values.",
+    "ngsiv2.datetime": "An NGSI-v2 DateTime value is not an ISO 8601 date-time.",
+    "ngsiv2.geojson": "An NGSI-v2 geo:json value is not GeoJSON.",
+    "ngsiv2.double-wrapped": "An NGSI-v2 attribute is written inside another attribute's value.",
+    "form.file-name": "The file name announces another form than the entity is written in.",
+    "schema.unresolved-ref": "A $ref of a schema cannot be resolved offline (exit code 3).",
+    "schema.invalid-schema": "A schema file is not JSON or not a valid JSON Schema (exit code 3).",
+    "schema.duplicate-type": "Two schema files describe the same entity type; the first is used.",
 }
 _FAMILY_DESCRIPTIONS = {
     "schema": "A value does not satisfy the JSON Schema keyword '{rest}' of the data model.",
@@ -357,6 +392,11 @@ def describe_code(code: str) -> str:
     """A one-sentence description of a finding code (codes not listed get one from their family)."""
     if code in RULE_DESCRIPTIONS:
         return RULE_DESCRIPTIONS[code]
+    if code.startswith("sdm."):  # the rules of check-model describe themselves
+        from sdmtool.check_model import RULES
+
+        if code in RULES:
+            return RULES[code][1]
     family, _, rest = code.partition(".")
     template = _FAMILY_DESCRIPTIONS.get(family)
     return template.format(rest=rest or code) if template else f"sdmtool finding {code}."
@@ -509,7 +549,7 @@ REPORTERS: dict[str, Reporter] = {
     "github": render_github,
 }
 # Reporters that need Summary.inputs and Summary.checked (the CLI only collects them for these).
-LISTS_ENTITIES = frozenset({"junit"})
+LISTS_ENTITIES = frozenset({"junit", "json"})
 
 
 def render(name: str, findings: Sequence[Finding], summary: Summary, *, color: bool = False) -> str:

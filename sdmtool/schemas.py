@@ -142,7 +142,12 @@ _Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 @functools.cache
 def validator(entity_type: str) -> Draft202012Validator:
     """A compiled validator per type; building one costs more than validating an entity, hence the cache."""
-    return _Validator(load_schema(entity_type), registry=registry(), format_checker=format_checker())
+    return schema_validator(load_schema(entity_type), registry())
+
+
+def schema_validator(schema: dict[str, Any], schema_registry: Registry) -> Draft202012Validator:
+    """A validator for any schema that checks as :func:`validator` does (formats, ECMA-262 patterns)."""
+    return _Validator(schema, registry=schema_registry, format_checker=format_checker())
 
 
 def resolve(node: dict[str, Any], resolver: Resolver[Any]) -> tuple[dict[str, Any], Resolver[Any]]:
@@ -240,8 +245,14 @@ def _looks_geo(node: dict[str, Any], resolver: Resolver[Any]) -> bool:
 @functools.cache
 def attributes(entity_type: str) -> dict[str, Attribute]:
     """Every top-level attribute of the type (common ones included), ``id`` and ``type`` excluded."""
+    return schema_attributes(load_schema(entity_type), _root_resolver(entity_type))
+
+
+def schema_attributes(schema: dict[str, Any], root_resolver: Resolver[Any]) -> dict[str, Attribute]:
+    """:func:`attributes` of any schema (one that is not bundled, say); ``root_resolver`` resolves its
+    ``$ref``s."""
     found: dict[str, Attribute] = {}
-    for name, sub, resolver in _merged_properties(load_schema(entity_type), _root_resolver(entity_type)):
+    for name, sub, resolver in _merged_properties(schema, root_resolver):
         if name in CORE_MEMBERS:
             continue
         description = _description(sub, resolver)

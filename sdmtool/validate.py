@@ -18,14 +18,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import ValidationError
+from referencing.exceptions import Unresolvable
 
-from sdmtool import forms, ngsild, reader, schemas
-from sdmtool.findings import CATEGORY_INPUT, ERROR, WARNING, Finding, Severity
+from sdmtool import forms, ngsild, payload_rules, reader, schemas, subscription_checks
+from sdmtool.catalog import BUNDLED, UNRESOLVED_REF, Catalog, load_catalog, parse_ref_map
+from sdmtool.findings import (
+    CATEGORY_ENTITY,
+    CATEGORY_INPUT,
+    CATEGORY_SCHEMA,
+    ERROR,
+    WARNING,
+    Finding,
+    Severity,
+)
 
 PathTuple = tuple[str | int, ...]
 Locator = Callable[[str], tuple[int | None, int | None]]
 
-FORM_CHOICES = ("auto", *forms.FORMS)
+FORM_CHOICES = ("auto", *forms.FORMS, *forms.FORM_ALIASES)
 
 # NGSI-v2 attribute types and the JSON types their value may have (SDM rules, NGSI-v2 normalized form).
 _NGSIV2_VALUE_TYPES = {
@@ -67,6 +77,7 @@ class Problem:
     code: str
     message: str
     path: PathTuple
+    column_offset: int = 0  # from the start of the value to the offending character (a q syntax error)
 
 
 # --- describing values and JSON Schema errors --------------------------------------------------------
@@ -286,8 +297,14 @@ def _check_object_list(object_list: Any, path: PathTuple) -> Iterator[Problem]:
 
 
 def _check_instance(
-    instance: Any, path: PathTuple, name: str, attribute: schemas.Attribute | None, entity_type: str | None
+    instance: Any,
+    path: PathTuple,
+    name: str,
+    attribute: schemas.Attribute | None,
+    entity_type: str | None,
+    written_kind: str | None = None,
 ) -> Iterator[Problem]:
+    """One attribute instance; ``written_kind`` is the kind a concise instance (no ``type``) is read as."""
     if not isinstance(instance, dict):
         yield Problem(
             ERROR,
@@ -297,7 +314,7 @@ def _check_instance(
             path,
         )
         return
-    kind = instance.get("type")
+    kind = instance.get("type", written_kind)
     kinds = "Property, Relationship, GeoProperty, LanguageProperty, ListProperty, ListRelationship, ..."
     if kind is None:
         yield Problem(ERROR, "ngsi-ld.attribute", f"missing 'type' (one of {kinds})", path)
@@ -391,9 +408,7 @@ def _check_instance(
         )
 
 
-def _check_normalized(
-    entity: Mapping[str, Any], facts: Mapping[str, schemas.Attribute], entity_type: str | None
-) -> Iterator[Problem]:
+def _check_ngsild_id(entity: Mapping[str, Any], entity_type: str | None) -> Iterator[Problem]:
     if "id" in entity and not forms.is_absolute_uri(entity["id"]):
         yield Problem(
             ERROR,
@@ -402,15 +417,38 @@ def _check_normalized(
             f"got {_show(entity['id'])}",
             ("id",),
         )
+
+
+def _concise_kind(member: Any, attribute: schemas.Attribute | None) -> str | None:
+    """The kind a concise attribute is written as; None for a plain (keyValues) value."""
+    kind = forms.attribute_kind(member, attribute.member_names if attribute else frozenset())
+    return None if kind == "DateTime" else kind
+
+
+def _check_normalized(
+    entity: Mapping[str, Any],
+    facts: Mapping[str, schemas.Attribute],
+    entity_type: str | None,
+    form: str = forms.NORMALIZED,
+) -> Iterator[Problem]:
+    """The NGSI-LD shape of a normalized entity, or of the attributes of a concise one written as objects."""
+    yield from _check_ngsild_id(entity, entity_type)
+    concise = form == forms.CONCISE
     for name, member in entity.items():
         if name in ngsild.ENTITY_MEMBERS:
             continue
         attribute = facts.get(name)
+        if concise and not forms.is_multi_instance(member):
+            kind = _concise_kind(member, attribute)
+            if kind is not None:
+                yield from _check_instance(member, (name,), name, attribute, entity_type, kind)
+            continue
         if isinstance(member, list) and member and all(isinstance(item, dict) for item in member):
             # Multi-attribute: several instances told apart by datasetId, at most one without.
             seen: set[str] = set()
             for index, item in enumerate(member):
-                yield from _check_instance(item, (name, index), name, attribute, entity_type)
+                written = _concise_kind(item, attribute) if concise else None
+                yield from _check_instance(item, (name, index), name, attribute, entity_type, written)
                 dataset_id = str(item.get("datasetId", "@none"))
                 if dataset_id in seen:
                     which = "without datasetId" if dataset_id == "@none" else f"with datasetId {dataset_id}"
@@ -530,9 +568,9 @@ def _written_path(entity: Mapping[str, Any], path: PathTuple, form: str) -> Path
     return path
 
 
-def _checked_types(entity: Mapping[str, Any]) -> tuple[list[Problem], list[str]]:
-    """Problems with the entity's ``type``, and the bundled types to check the entity against."""
-    known = schemas.entity_types()
+def _checked_types(entity: Mapping[str, Any], catalog: Catalog = BUNDLED) -> tuple[list[Problem], list[str]]:
+    """Problems with the entity's ``type``, and the types with a schema to check the entity against."""
+    known = catalog.entity_types()
     if "type" not in entity:
         message = "missing required member 'type' (the entity type)"
         return [Problem(ERROR, "entity.type", message, ("type",))], []
@@ -549,9 +587,9 @@ def _checked_types(entity: Mapping[str, Any]) -> tuple[list[Problem], list[str]]
     if checked:
         return [], checked
     if len(names) == 1:
-        what = f"type {names[0]!r}: no bundled schema for it"
+        what = f"type {names[0]!r}: no schema for it"
     else:
-        what = f"types {', '.join(map(repr, names))}: no bundled schema for any of them"
+        what = f"types {', '.join(map(repr, names))}: no schema for any of them"
     message = f"unknown entity {what} (known: {', '.join(known)})"
     return [Problem(ERROR, "entity.unknown-type", message, ("type",))], []
 
@@ -571,9 +609,12 @@ def _reduce(entity: Mapping[str, Any], form: str) -> dict[str, Any]:
     return reduced
 
 
-def _schema_problems(entity: Mapping[str, Any], form: str, broken: set[str]) -> Iterator[Problem]:
-    """Schema errors of the entity (whose ``type`` is a bundled one), at the paths as written."""
-    validator = schemas.validator(entity["type"])
+def _schema_problems(
+    entity: Mapping[str, Any], form: str, broken: set[str], validator: Any = None
+) -> Iterator[Problem]:
+    """Schema errors of the entity, at the paths as written: against ``validator``, by default the one of
+    the bundled schema of its ``type``."""
+    validator = validator or schemas.validator(entity["type"])
     reduced = _reduce(entity, form)
     for name in broken:
         reduced.pop(name, None)  # already reported; its schema errors would only repeat them
@@ -597,12 +638,49 @@ def _schema_problems(entity: Mapping[str, Any], form: str, broken: set[str]) -> 
                     yield Problem(ERROR, code, message, _written_path(entity, path, form))
 
 
+def _subscription_query_problems(
+    entity: Mapping[str, Any], form: str, broken: set[str], reported: Sequence[Problem]
+) -> Iterator[Problem]:
+    """The subscription rules on the keyValues reduction, at the paths as written, except where an error
+    was already reported (the schema covers the shape of most members)."""
+    entity = {**entity, "type": "SubscriptionQuery"}  # the reduction reads the attributes of that schema
+    reduced = _reduce(entity, form)
+    for name in list(reduced):
+        if name in broken or (form == forms.NORMALIZED and forms.is_multi_instance(entity.get(name))):
+            reduced.pop(name)
+    taken = [problem.path for problem in reported if problem.severity == ERROR]
+    for check in subscription_checks.check_subscription_query(reduced):
+        path = _written_path(entity, check.path, form)
+        if not any(path[: len(done)] == done for done in taken):
+            yield Problem(check.severity, check.code, check.message, path, check.column_offset)
+
+
+def _catalog_schema_problems(
+    entity: Mapping[str, Any], form: str, broken: set[str], catalog: Catalog, entity_type: str
+) -> Iterator[Problem]:
+    """Schema errors against the catalog's schema for the type; a $ref that fails to resolve while
+    validating (one the up-front check could not foresee) is reported as such, never as data errors."""
+    try:
+        yield from list(_schema_problems(entity, form, broken, catalog.validator(entity_type)))
+    except Unresolvable as error:
+        message = f"unresolved $ref in the {entity_type} schema ({error}): not checked against it"
+        yield Problem(ERROR, UNRESOLVED_REF, message, ())
+
+
 def check_entity(
-    entity: Any, *, form: str | None = None, check_json: bool = True
+    entity: Any,
+    *,
+    form: str | None = None,
+    check_json: bool = True,
+    in_notification: bool = False,
+    catalog: Catalog = BUNDLED,
 ) -> tuple[list[Problem], str | None]:
     """Problems of one entity (paths relative to it as written) and the form it was read in.
 
     ``check_json=False`` skips looking for values JSON cannot hold, for entities parsed from JSON text.
+    ``in_notification``: the entity is an item of a notification's data, which holds only the notified
+    attributes (no member is missing) and may mark deleted ones with NGSI Null. ``catalog`` holds the
+    schemas (the bundled ones by default).
     """
     if not isinstance(entity, dict):
         got = _type_name(entity)
@@ -611,42 +689,79 @@ def check_entity(
         # `sdmtool validate schemas/` meets the schemas beside the examples: not entities, not errors.
         skipped = "a JSON Schema document, not an entity: skipped"
         return [Problem(WARNING, "input.not-entity", skipped, ())], None
-    chosen = forms.detect_form(entity) if form in (None, "auto") else form
+    chosen = forms.detect_form(entity) if form in (None, "auto") else forms.canonical_form(form)
     not_json = _non_json(entity) if check_json else []
     problems = list(not_json)
+    if subscription_checks.is_subscription(entity):
+        # An NGSI-LD Subscription has no Smart Data Model: its own rules (clause 5.2.12), in document order.
+        checks = subscription_checks.check_subscription(entity)
+        problems.extend(Problem(c.severity, c.code, c.message, c.path, c.column_offset) for c in checks)
+        return problems, None
     # Kept away from the schema validator, which would recurse too deep or fail to print them.
     broken = {str(problem.path[0]) for problem in not_json if problem.code in ("json.depth", "json.number")}
-    type_problems, checked = _checked_types(entity)
+    type_problems, checked = _checked_types(entity, catalog)
     problems.extend(type_problems)
     if "id" not in entity and not checked:
         # With a schema, its `required` says so.
         problems.append(Problem(ERROR, "entity.id", "missing required member 'id' (the entity id)", ("id",)))
     facts: dict[str, schemas.Attribute] = {}
     for name in checked:
-        for attribute_name, attribute in schemas.attributes(name).items():
+        for attribute_name, attribute in catalog.attributes(name).items():
             facts.setdefault(attribute_name, attribute)
     label = " or ".join(checked)
-    if chosen == forms.NORMALIZED:
-        for problem in _check_normalized(entity, facts, label or None):
+    # The value rules of the form (NGSI Null, typed values, double wrapping, NGSI-v2 characters...).
+    if chosen in forms.NGSIV2_FORMS:
+        outcome = payload_rules.ngsiv2_rules(entity, chosen, facts)
+    else:
+        outcome = payload_rules.ngsild_rules(entity, chosen, facts, in_notification=in_notification)
+    # Attributes a notification says were deleted have no value to check.
+    shaped = {k: v for k, v in entity.items() if k not in outcome.deleted} if outcome.deleted else entity
+    broken.update(outcome.deleted)
+    if chosen in (forms.NORMALIZED, forms.CONCISE):
+        for problem in _check_normalized(shaped, facts, label or None, chosen):
             problems.append(problem)
             if problem.severity == ERROR and problem.path and problem.path[0] != "id":
                 broken.add(str(problem.path[0]))
+    elif chosen == forms.KEY_VALUES:
+        problems.extend(_check_ngsild_id(entity, label or None))
     elif chosen == forms.NGSIV2_NORMALIZED:
         for problem in _check_ngsiv2(entity):
             problems.append(problem)
             if problem.severity == ERROR and problem.code == "ngsiv2.attribute":
                 broken.add(str(problem.path[0]))
-    for name in entity if checked else ():
+    # Without every schema's facts (one has an unresolved $ref) "undeclared" would be a guess.
+    declared_known = all(catalog.usable(name) for name in checked)
+    for name in entity if checked and declared_known else ():
         if name not in ngsild.ENTITY_MEMBERS and name not in facts:
             message = f"{name!r} is not declared in the {label} schema (a typo?)"
             problems.append(Problem(WARNING, "schema.undeclared", message, (name,)))
     bad_values = [problem.path for problem in not_json]
     for entity_type in checked:
+        if not catalog.usable(entity_type):
+            continue  # its schema has an unresolved $ref, reported once: no false "missing member" here
         typed = entity if entity["type"] == entity_type else {**entity, "type": entity_type}
-        for problem in _schema_problems(typed, chosen, broken):
+        for problem in _catalog_schema_problems(typed, chosen, broken, catalog, entity_type):
             # A value JSON cannot hold is reported as such, not again as a schema error.
             if not any(problem.path[: len(path)] == path for path in bad_values):
                 problems.append(problem)
+    # An attribute reported as malformed is there: it is not "missing" as well. A notification carries only
+    # the attributes it was asked for: no attribute is missing (an entity without id or type still is wrong).
+    partial = in_notification
+    problems = [
+        p
+        for p in problems
+        if not (
+            p.code == "schema.required"
+            and len(p.path) == 1
+            and (p.path[0] in broken or (partial and p.path[0] not in ("id", "type")))
+        )
+    ]
+    if outcome.claimed:
+        # The rule that claimed a path said what is wrong there; other messages would only repeat it.
+        problems = [p for p in problems if not outcome.is_claimed(p.path)]
+    problems.extend(Problem(*issue) for issue in outcome.issues)
+    if "SubscriptionQuery" in checked:
+        problems.extend(_subscription_query_problems(entity, chosen, broken, problems))
     problems = list({(p.severity, p.code, p.message, p.path): p for p in problems}.values())
     if len(problems) > 1:
         order = _document_order(entity)
@@ -661,6 +776,10 @@ def check_entity(
     return problems, chosen
 
 
+# Findings about the schemas rather than the data: exit code 3.
+_SCHEMA_CODES = frozenset({UNRESOLVED_REF})
+
+
 def _findings(
     entity: Any,
     *,
@@ -669,15 +788,50 @@ def _findings(
     index: int | None,
     locate: Locator | None,
     check_json: bool = True,
+    catalog: Catalog = BUNDLED,
+    item: reader.SourceEntity | None = None,
 ) -> list[Finding]:
-    problems, chosen = check_entity(entity, form=form, check_json=check_json)
+    return _entity_findings(
+        entity,
+        form=form,
+        source=source,
+        index=index,
+        locate=locate,
+        check_json=check_json,
+        catalog=catalog,
+        item=item,
+    )[0]
+
+
+def _entity_findings(
+    entity: Any,
+    *,
+    form: str | None,
+    source: str | None,
+    index: int | None,
+    locate: Locator | None,
+    check_json: bool = True,
+    catalog: Catalog = BUNDLED,
+    item: reader.SourceEntity | None = None,
+) -> tuple[list[Finding], str | None]:
+    """The findings of one entity and the form it was read in; ``item`` when it was read from an input."""
+    in_notification = item.in_notification if item is not None else False
+    problems, chosen = check_entity(
+        entity, form=form, check_json=check_json, in_notification=in_notification, catalog=catalog
+    )
+    if item is not None and form in (None, "auto") and chosen is not None:
+        problems.extend(_file_name_problems(item.source, entity, chosen))
+    prefix = item.pointer_prefix if item is not None else ""
+    document = item.document if item is not None else None
     entity_id = entity.get("id") if isinstance(entity, dict) else None
     entity_type = entity.get("type") if isinstance(entity, dict) else None
     findings = []
     for problem in problems:
-        pointer = reader.to_json_pointer(problem.path)
+        pointer = prefix + reader.to_json_pointer(problem.path)
         # The path itself, not its pointer: "/0" cannot tell the member "0" from the element 0.
         line, column = locate(problem.path) if locate else (None, None)
+        if column is not None:
+            column += problem.column_offset
         findings.append(
             Finding(
                 severity=problem.severity,
@@ -691,9 +845,24 @@ def _findings(
                 entity_type=entity_type if isinstance(entity_type, str) else None,
                 form=chosen,
                 index=index,
+                category=CATEGORY_SCHEMA if problem.code in _SCHEMA_CODES else CATEGORY_ENTITY,
+                document=document,
             )
         )
-    return findings
+    return findings, chosen
+
+
+def _file_name_problems(source: str, entity: Any, chosen: str) -> list[Problem]:
+    """A warning when the file name says one form (``example-normalized.jsonld``) and the entity is in
+    another."""
+    named = forms.form_named_by(source)
+    if named is None or forms.name_allows(named, chosen, entity):
+        return []
+    message = (
+        f"the file name says {forms.FORM_LABELS[named]}, but the entity is written in "
+        f"{forms.FORM_LABELS[chosen]}"
+    )
+    return [Problem(WARNING, "form.file-name", message, ())]
 
 
 def _read_error_finding(error: reader.ReadError) -> Finding:
@@ -705,14 +874,35 @@ def _read_error_finding(error: reader.ReadError) -> Finding:
         line=error.line,
         column=error.column,
         category=CATEGORY_INPUT,
+        document=error.document,
     )
 
 
-def validate_items(items: Iterable[reader.Item], *, form: str | None = None) -> Iterator[Finding]:
-    """Findings for what :func:`sdmtool.reader.read` yields (used by the CLI to stream)."""
+def validate_items(
+    items: Iterable[reader.Item],
+    *,
+    form: str | None = None,
+    catalog: Catalog = BUNDLED,
+    on_entity: Callable[[reader.SourceEntity, str | None], None] | None = None,
+) -> Iterator[Finding]:
+    """Findings for what :func:`sdmtool.reader.read` yields (used by the CLI to stream).
+
+    The catalog's own problems (user schemas that are broken) come first. ``on_entity`` is called with
+    every entity read and the form it was found in (None when it is no entity).
+    """
+    from sdmtool import fast  # imports this module
+
+    yield from catalog.problems
+    form = forms.canonical_form(form) if form else form
+    gate = fast.Gate(form, user_type=catalog.is_user)
     for item in items:
         if isinstance(item, reader.ReadError):
             yield _read_error_finding(item)
+            continue
+        proven = gate.proven_form(item)
+        if proven is not None:  # nothing to report: the full check below would say the same
+            if on_entity is not None:
+                on_entity(item, proven)
             continue
         entity = item.value
         entity_id = entity.get("id") if isinstance(entity, dict) else None
@@ -725,39 +915,60 @@ def validate_items(items: Iterable[reader.Item], *, form: str | None = None) -> 
                 file=item.source,
                 line=problem.line,
                 column=problem.column,
-                json_path=problem.json_path,
+                json_path=item.pointer_prefix + problem.json_path,
                 entity_id=entity_id if isinstance(entity_id, str) else None,
                 entity_type=entity_type if isinstance(entity_type, str) else None,
                 index=item.index,
+                document=item.document,
             )
         # Parsed from JSON text: no NaN, no Python objects to look for.
-        yield from _findings(
-            entity, form=form, source=item.source, index=item.index, locate=item.locate, check_json=False
+        found, chosen = _entity_findings(
+            entity,
+            form=form,
+            source=item.source,
+            index=item.index,
+            locate=item.locate,
+            check_json=False,
+            catalog=catalog,
+            item=item,
         )
+        if on_entity is not None:
+            on_entity(item, chosen)
+        yield from found
 
 
 def _check_form(form: str | None) -> str | None:
     if form in (None, "auto"):
         return None
-    if form not in forms.FORMS:
+    assert form is not None
+    if forms.canonical_form(form) not in forms.FORMS:
         raise ValueError(f"unknown form {form!r}: expected one of {', '.join(FORM_CHOICES)}")
-    return form
+    return forms.canonical_form(form)
 
 
 def validate(
-    obj_or_path: Mapping[str, Any] | Sequence[Any] | str | os.PathLike[str], *, form: str | None = None
+    obj_or_path: Mapping[str, Any] | Sequence[Any] | str | os.PathLike[str],
+    *,
+    form: str | None = None,
+    schemas: Sequence[str | os.PathLike[str]] = (),
+    ref_map: Mapping[str, str | os.PathLike[str]] | Sequence[str] | None = None,
 ) -> list[Finding]:
     """Validate an entity (dict), a list of entities, a path, or a list of paths; never uses the network.
 
-    ``form`` forces "normalized" or "keyValues"; by default each entity's form is detected. Paths may be
-    files (one entity, an array, NDJSON), directories (walked for *.json, *.jsonld, *.ndjson, *.geojson)
-    or ``-`` for stdin. Returns every finding; an empty list means valid.
+    ``form`` forces one of :data:`sdmtool.forms.FORMS`; by default each entity's form is detected. Paths
+    may be files (one entity, an array, NDJSON, a notification, YAML), directories (walked for *.json,
+    *.jsonld, *.ndjson, *.geojson, *.yaml, *.yml) or ``-`` for stdin. ``schemas`` adds schema files or
+    folders; ``ref_map`` maps URL prefixes to local folders for their remote ``$ref``s
+    ({prefix: folder}, or "PREFIX=DIR" strings). Returns every finding; an empty list means valid.
     """
     chosen = _check_form(form)
+    catalog = _catalog(schemas, ref_map)
     if isinstance(obj_or_path, Mapping):
-        return _findings(dict(obj_or_path), form=chosen, source=None, index=None, locate=None)
+        entity = dict(obj_or_path)
+        found = _findings(entity, form=chosen, source=None, index=None, locate=None, catalog=catalog)
+        return [*catalog.problems, *found]
     if isinstance(obj_or_path, str | os.PathLike):
-        return list(validate_items(reader.read([obj_or_path]), form=chosen))
+        return list(validate_items(reader.read([obj_or_path]), form=chosen, catalog=catalog))
     if isinstance(obj_or_path, bytes | bytearray | memoryview) or not isinstance(obj_or_path, Iterable):
         message = (
             "validate() takes an entity (a dict), a list of entities, a path or a list of paths, "
@@ -768,12 +979,31 @@ def validate(
         raise TypeError(message)
     items = list(obj_or_path)
     if all(isinstance(item, str | os.PathLike) for item in items):
-        return list(validate_items(reader.read(items), form=chosen))
-    findings: list[Finding] = []
+        return list(validate_items(reader.read(items), form=chosen, catalog=catalog))
+    findings: list[Finding] = list(catalog.problems)
     for index, item in enumerate(items):
         if isinstance(item, str | os.PathLike):
-            findings.extend(validate_items(reader.read([item]), form=chosen))
+            quiet = catalog.without_problems()  # its problems are already in the list
+            findings.extend(validate_items(reader.read([item]), form=chosen, catalog=quiet))
         else:
             entity = dict(item) if isinstance(item, Mapping) else item
-            findings.extend(_findings(entity, form=chosen, source=None, index=index, locate=None))
+            findings.extend(
+                _findings(entity, form=chosen, source=None, index=index, locate=None, catalog=catalog)
+            )
     return findings
+
+
+def _catalog(
+    schema_paths: Sequence[str | os.PathLike[str]],
+    ref_map: Mapping[str, str | os.PathLike[str]] | Sequence[str] | None,
+) -> Catalog:
+    """The bundled catalog, or one with the user's schemas; a bad ``ref_map`` item is a ValueError."""
+    if isinstance(schema_paths, str | os.PathLike):
+        schema_paths = [schema_paths]
+    if not schema_paths and not ref_map:
+        return BUNDLED
+    if isinstance(ref_map, Mapping):
+        items = [f"{prefix}={os.fspath(folder)}" for prefix, folder in ref_map.items()]
+    else:
+        items = list(ref_map or ())
+    return load_catalog(schema_paths, parse_ref_map(items))

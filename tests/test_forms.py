@@ -94,7 +94,7 @@ def test_every_form_of_every_example_is_valid(entity_type: str) -> None:
         assert [f for f in validate(entity) if f.is_error] == [], name
     assert forms.detect_form(variants["normalized"]) == "normalized"
     assert forms.detect_form(variants["keyValues+context"]) == "keyValues"
-    assert forms.detect_form(variants["ngsiv2"]) == "ngsiv2"
+    assert forms.detect_form(variants["ngsiv2"]) == "ngsiv2-normalized"
 
 
 def test_to_key_values_concise_and_tolerant() -> None:
@@ -193,9 +193,9 @@ def test_detect_form_basics() -> None:
         == "normalized"
     )
     # a GeoJSON keyValues value has a `type` that is no NGSI-LD kind
-    assert forms.detect_form({"id": "x", "type": "T", "loc": {"type": "Point", "coordinates": [0, 0]}}) == (
-        "keyValues"
-    )
+    assert forms.detect_form(
+        {"id": "urn:x", "type": "T", "loc": {"type": "Point", "coordinates": [0, 0]}}
+    ) == ("keyValues")
 
 
 def test_detect_form_survives_any_type_member() -> None:
@@ -209,8 +209,8 @@ def test_detect_form_survives_any_type_member() -> None:
 
 def test_detect_ngsiv2_with_a_broken_attribute() -> None:
     v2 = forms.to_ngsiv2_normalized(example("MLModel"))
-    assert forms.detect_form(v2 | {"version": {"type": "Text"}}) == "ngsiv2"
-    assert forms.detect_form(v2 | {"version": "12"}) == "ngsiv2"
+    assert forms.detect_form(v2 | {"version": {"type": "Text"}}) == "ngsiv2-normalized"
+    assert forms.detect_form(v2 | {"version": "12"}) == "ngsiv2-normalized"
     # a keyValues entity with one object value shaped like an NGSI-v2 attribute stays keyValues
     assert forms.detect_form(example("MLModel") | {"name": {"type": "Text", "value": "x"}}) == "keyValues"
 

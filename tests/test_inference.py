@@ -15,6 +15,7 @@ from PIL import Image
 from referencing import Registry, Resource
 
 from reference_runtime import dataset
+from reference_runtime.evaluate import EVALUATION_SET
 from reference_runtime.inference import (
     DigitClassifier,
     ModelIntegrityError,
@@ -71,7 +72,10 @@ def holdout_predictions(classifier: DigitClassifier, holdout: tuple[np.ndarray, 
 
 
 def metric(entity: dict, name: str) -> dict:
-    (found,) = [m for m in entity["metrics"] if m["metricName"] == name]
+    # The held-out metrics; the other accuracies are per variant (tests/test_variants_evaluation.py).
+    (found,) = [
+        m for m in entity["metrics"] if m["metricName"] == name and m["evaluationSet"] == EVALUATION_SET
+    ]
     return found
 
 
@@ -102,7 +106,7 @@ def test_held_out_accuracy_through_the_real_path(
     accuracy = float((holdout_predictions == labels).mean())
     print(f"held-out accuracy through PNG bytes: {accuracy:.4f} on {len(labels)} digits")
     assert len(labels) == 1000
-    assert accuracy >= 0.98
+    assert accuracy >= 0.985
     published = metric(entity, "accuracy")
     assert published["metricValue"] == pytest.approx(accuracy, abs=1e-9)
     assert published["sampleCount"] == len(labels)
@@ -163,6 +167,26 @@ def test_batch_and_single_predictions_agree(
     for single, batched in zip(singles, from_list, strict=False):
         np.testing.assert_allclose(single.scores, batched.scores, atol=1e-6)
     assert classifier.predict_batch([]) == []
+
+
+def test_batched_images_path_matches_single_predictions(
+    classifier: DigitClassifier, holdout: tuple[np.ndarray, np.ndarray]
+) -> None:
+    files = [png(d) for d in holdout[0][:40]]
+    files[7] = b"not an image"
+    files[20] = png(np.zeros((28, 28), np.uint8))  # no ink
+    results = classifier.predict_images(files)
+    assert len(results) == len(files)
+    assert isinstance(results[7], ImageError) and "not a PNG or JPEG" in str(results[7])
+    assert isinstance(results[20], ImageError) and "blank" in str(results[20])
+    for index, (data, result) in enumerate(zip(files, results, strict=True)):
+        if index in (7, 20):
+            continue
+        single = classifier.predict(data)
+        assert isinstance(result, Prediction) and result.digit == single.digit, index
+        np.testing.assert_allclose(result.scores, single.scores, atol=1e-6)
+    assert classifier.predict_images([]) == []
+    assert all(isinstance(r, ImageError) for r in classifier.predict_images([b"x", b"y"]))
 
 
 def test_batch_rejects_unprocessed_arrays(

@@ -63,7 +63,7 @@ def test_cli_off_a_terminal_keeps_stderr_empty(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout
     assert run.stderr == ""
-    assert "300 entities in 1 input" in run.stdout
+    assert "300 entities (300 keyValues) in 1 input" in run.stdout
 
 
 _DRIVER = """
@@ -107,4 +107,4 @@ def test_cli_on_a_terminal_draws_the_bar_then_clears_it(tmp_path: Path) -> None:
     bar, _, report = output.removesuffix("\r\n").rpartition("\r")
     assert "entities [" in bar  # "512 entities [00:00, ...entities/s, .../dump.ndjson]"
     assert "dump.ndjson" in bar
-    assert report == "600 entities in 1 input: all valid"
+    assert report == "600 entities (600 keyValues) in 1 input: all valid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,6 +20,7 @@ from sdmtool.query import (
     Range,
     Regex,
     ValueList,
+    compile_pattern,
     key_values_resolver,
     normalized_resolver,
     parse_query,
@@ -255,18 +257,32 @@ def test_arbitrary_text_raises_only_query_syntax_error(text: str) -> None:
     q.evaluate({"a": 1, "b": "x"})
 
 
-_ALPHABET = st.sampled_from([*'abc.,;|()[]{}=!<>~"-:0123456789TZ ', "urn:x:y", "2020-01-01", "..", "=="])
+_ALPHABET = st.sampled_from(
+    [
+        *'abc.,;|()[]{}=!<>~"-:0123456789TZ &^+',
+        "urn:x:y",
+        "2020-01-01",
+        "..",
+        "==",
+        "~=",
+        "[:alpha:]",
+        "0001-01-01T00:00:00",
+        "+01:00",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_ALPHABET, max_size=25).map("".join))
 def test_query_like_text_raises_only_query_syntax_error(text: str) -> None:
-    try:
-        q = parse_query(text)
-    except QuerySyntaxError as exc:
-        assert 0 <= exc.position <= len(text)
-        return
-    q.evaluate({"a": [1, "x"], "b": {"c": "2020-01-01"}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning (e.g. from re) would reach the user's terminal
+        try:
+            q = parse_query(text)
+        except QuerySyntaxError as exc:
+            assert 0 <= exc.position <= len(text)
+            return
+    q.evaluate({"a": [1, "x", "0001-01-01T00:00:00+01:00"], "b": {"c": "2020-01-01"}})
     assert parse_query(str(q)).root == q.root
 
 
@@ -402,3 +418,78 @@ def test_attribute_names_and_immutability() -> None:
 def test_date_literal_value() -> None:
     root = parse_query("a==2020-02-29").root
     assert isinstance(root, Comparison) and root.value == Literal("date", date(2020, 2, 29), "2020-02-29")
+
+
+# ------------------------------------------------------------------------------------------ audit fixes
+
+
+@pytest.mark.parametrize(
+    ("text", "position"), [("a<0001-01-01T00:00:00+01:00", 2), ("a==9999-12-31T23:59:59-01:00", 3)]
+)
+def test_date_time_out_of_range_after_its_offset_is_a_syntax_error(text: str, position: int) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position
+    assert "invalid datetime" in info.value.message
+
+
+def test_out_of_range_date_time_values_never_match_instead_of_raising() -> None:
+    q = parse_query("a>2000-01-01T00:00:00Z")
+    assert q.evaluate({"a": "0001-01-01T00:00:00+01:00"}) is False
+    assert q.evaluate({"a": "2001-01-01T00:00:00+01:00"}) is True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matching", "other"),
+    [
+        ("^[[:upper:]][[:lower:]]+$", "Mercedes", "mercedes"),
+        ("^[[:digit:][:space:]]+$", "12 34", "12a"),
+        ("^[^[:alnum:]]$", "-", "x"),
+        ("^[[:xdigit:]]{4}$", "0aF9", "0aG9"),
+        ("^[[:punct:]]+$", "!-/[`~", "a!"),
+        ("^[a-z&~|]+$", "a&b~c|d", "a^b"),
+        ("^[--/]$", ".", "0"),
+        ("^[]x]$", "]", "y"),
+        ("^[[.-.]x]$", "-", "y"),
+    ],
+)
+def test_posix_bracket_expressions(pattern: str, matching: str, other: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Python would warn about a nested set or a set operation
+        q = parse_query(f"name~={pattern}")
+    assert q.evaluate({"name": matching}) is True
+    assert q.evaluate({"name": other}) is False
+    assert str(q) == f"name~={pattern}"  # printed as written
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("a~=[[:letter:]]", 4, "unknown character class [:letter:]"),
+        ("a~=x[[.ab.]]", 5, "collating element"),
+        ('a~="[[:alpha:]"', 3, "never closed"),
+    ],
+)
+def test_posix_bracket_errors(text: str, position: int, fragment: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position
+    assert fragment in info.value.message
+
+
+def test_compile_pattern_for_id_patterns() -> None:
+    assert compile_pattern("^urn:ngsi-ld:[[:alpha:]]+:").search("urn:ngsi-ld:Vehicle:1")
+    with pytest.raises(ValueError, match="missing \\)"):
+        compile_pattern("urn:(a")
+    with pytest.raises(ValueError, match="unknown character class"):
+        compile_pattern("[[:nope:]]")
+
+
+def test_broker_evaluates_q_with_this_parser() -> None:
+    # The embedded broker runs the parsed query, swapping only the regex engine for a linear-time one.
+    from reference_runtime.broker.subscriptions import checked_query
+
+    q = checked_query("name~=^[[:upper:]][[:lower:]]+$;speed>50")
+    assert q.root == parse_query("name~=^[[:upper:]][[:lower:]]+$;speed>50").root
+    assert q.evaluate({"name": "Mercedes", "speed": 80}) is True
+    assert q.evaluate({"name": "mercedes", "speed": 80}) is False

@@ -204,7 +204,7 @@ def test_text_report_has_no_colour_off_a_terminal(runner: CliRunner, inputs: dic
     result = runner.invoke(main, ["validate", *everything(inputs)])
     assert "\x1b" not in result.output
     lines = result.output.splitlines()
-    assert lines[-1] == "6 entities in 6 inputs: 7 errors, 1 warning"
+    assert lines[-1] == "6 entities (6 keyValues) in 6 inputs: 7 errors, 1 warning"
     assert re.search(
         r"^invalid\.json:\d+:\d+: warning: /colour: 'colour' is not declared", result.output, re.M
     )
@@ -396,7 +396,7 @@ def test_github_report(runner: CliRunner, inputs: dict[str, str]) -> None:
     result = runner.invoke(main, ["validate", "--format", "github", *everything(inputs)])
     assert result.exit_code == EXIT_USAGE
     *commands, summary = result.output.splitlines()
-    assert summary == "6 entities in 6 inputs: 7 errors, 1 warning"
+    assert summary == "6 entities (6 keyValues) in 6 inputs: 7 errors, 1 warning"
     parsed = [parse_github(line) for line in commands]
     assert len(parsed) == 8
     severity, properties, message = parsed[0]

@@ -437,7 +437,7 @@ def test_cli_ndjson(runner: CliRunner, files: dict[str, Path]) -> None:
     result = runner.invoke(main, ["validate", str(files["ndjson"])])
     assert result.exit_code == EXIT_INVALID
     assert f"{files['ndjson']}:2:" in result.output and "/failedCount" in result.output
-    assert "2 entities in 1 input" in result.output
+    assert "2 entities (2 keyValues) in 1 input" in result.output
 
 
 def test_cli_array_and_directory(runner: CliRunner, files: dict[str, Path], tmp_path: Path) -> None:
@@ -451,7 +451,7 @@ def test_cli_array_and_directory(runner: CliRunner, files: dict[str, Path], tmp_
     (folder / "ignored.txt").write_text("not json")
     result = runner.invoke(main, ["validate", str(tmp_path / "tree")])
     assert result.exit_code == EXIT_OK, result.output
-    assert "5 entities in 2 inputs" in result.output
+    assert "5 entities (1 keyValues, 4 normalized) in 2 inputs" in result.output
     (folder / "c.json").write_text(files["invalid"].read_text())
     assert runner.invoke(main, ["validate", str(tmp_path / "tree")]).exit_code == EXIT_INVALID
 
@@ -615,7 +615,7 @@ def test_normalized_member_checks() -> None:
 
 def test_null_is_shown_once() -> None:
     (finding,) = validate(example("MLModel") | {"version": None})
-    assert finding.message == "must be a string, got null"
+    assert finding.code == "ngsi-ld.null" and finding.message.startswith("null is not an NGSI-LD value")
 
 
 def test_a_final_line_break_is_no_date_uri_or_pattern() -> None:

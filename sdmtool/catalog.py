@@ -1,0 +1,453 @@
+"""The schemas entities are checked against: the bundled ones, plus other Smart Data Models given by the user.
+
+``--schema FILE|DIR`` adds schemas; ``--ref-map URL_PREFIX=DIR`` says in which local folder the documents
+under a URL prefix are, so that remote ``$ref``s resolve offline (the network is never used). Every
+``$ref`` of a user schema, and of the documents it pulls in, is resolved when the schemas are loaded: a
+``$ref`` that cannot be is reported once, where it is written (``schema.unresolved-ref``), and the schema
+that needs it is not used, so that a missing document never turns into "required member missing" errors
+on the entities. A schema file that is not JSON or not a JSON Schema is ``schema.invalid-schema``. Both
+are schema problems: exit code 3.
+
+Which entity type a user schema describes is read from the schema itself, first match wins: the ``enum``
+(one value) or ``const`` of its ``type`` property (how every Smart Data Model pins its type, through
+``allOf`` too); else the folder in its ``$id`` (``…/WeatherObserved/schema.json``); else the folder of
+the file (``WeatherObserved/schema.json``). A user schema for a bundled type replaces the bundled one.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from jsonschema import Draft202012Validator, SchemaError, validators
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource, PointerToNowhere, Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from sdmtool import reader, schemas
+from sdmtool.findings import CATEGORY_SCHEMA, ERROR, WARNING, Finding
+
+Locate = Callable[[Sequence[str | int]], tuple[int | None, int | None]]
+
+INVALID_SCHEMA = "schema.invalid-schema"
+UNRESOLVED_REF = "schema.unresolved-ref"
+DUPLICATE_TYPE = "schema.duplicate-type"
+SCHEMA_FILE = "schema.json"
+# Keywords whose values are data, not schemas: a "$ref" member in them is no reference.
+_DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default"})
+
+
+def _no_position(_path: Sequence[str | int]) -> tuple[int | None, int | None]:
+    return None, None
+
+
+@dataclass
+class _Document:
+    """A schema document read from disk: its contents and how to locate a path in its file."""
+
+    uri: str
+    contents: Any
+    file: str
+    locate: Locate = _no_position
+
+
+@dataclass
+class UserSchema:
+    entity_type: str
+    document: _Document
+    unresolved: list[Finding] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return not self.unresolved
+
+
+def parse_ref_map(items: Iterable[str]) -> dict[str, Path]:
+    """``URL_PREFIX=DIR`` items -> {prefix: folder}; ValueError with a clear message for a bad item."""
+    mapping: dict[str, Path] = {}
+    for item in items:
+        prefix, sep, folder = item.partition("=")
+        if not sep or not prefix or not folder:
+            raise ValueError(
+                f"{item!r} is not URL_PREFIX=DIR (e.g. https://smart-data-models.github.io/=vendor/)"
+            )
+        if not urlsplit(prefix).scheme:
+            raise ValueError(f"{prefix!r} is not a URL prefix: it needs a scheme, such as https://")
+        path = Path(folder)
+        if not path.is_dir():
+            raise ValueError(f"{folder!r} (for {prefix}) is not a folder")
+        mapping[prefix] = path
+    return mapping
+
+
+def _strict_json(path: Path) -> tuple[Any, Locate] | Finding:
+    """The JSON in a file, read as strictly as entities are, with positions; or why it cannot be."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        message = f"cannot read the schema: {error.strerror or error}"
+        return Finding(ERROR, INVALID_SCHEMA, message, file=name, category=CATEGORY_SCHEMA)
+    items = list(reader.read_bytes(name, data, ndjson=False))
+    if len(items) == 1 and isinstance(items[0], reader.SourceEntity) and not items[0].problems:
+        entity = items[0]
+        return entity.value, entity.locate
+    for item in items:
+        if isinstance(item, reader.ReadError):
+            message = f"not a valid JSON schema file: {item.message}"
+            return Finding(
+                ERROR,
+                INVALID_SCHEMA,
+                message,
+                file=name,
+                line=item.line,
+                column=item.column,
+                category=CATEGORY_SCHEMA,
+            )
+        if isinstance(item, reader.SourceEntity) and item.problems:
+            problem = item.problems[0]
+            return Finding(
+                ERROR,
+                INVALID_SCHEMA,
+                f"not a valid JSON schema file: {problem.message}",
+                file=name,
+                line=problem.line,
+                column=problem.column,
+                json_path=problem.json_path,
+                category=CATEGORY_SCHEMA,
+            )
+    message = "not a valid JSON schema file: a schema is one JSON object, not an array"
+    return Finding(ERROR, INVALID_SCHEMA, message, file=name, line=1, column=1, category=CATEGORY_SCHEMA)
+
+
+def _schema_files(path: Path) -> Iterator[tuple[Path, bool]]:
+    """(file, named as a schema) for a --schema argument: the file itself, or in a folder every
+    ``schema.json`` and every other ``*.json`` that turns out to declare a ``$schema``."""
+    if not path.is_dir():
+        yield path, True
+        return
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".json") and not name.startswith("."):
+                yield Path(root) / name, name == SCHEMA_FILE
+
+
+def _declared_type(node: Any, depth: int = 0) -> str | None:
+    """The one value the schema's ``type`` property allows (``enum`` of one, or ``const``), through allOf."""
+    if not isinstance(node, dict) or depth > 8:
+        return None
+    declared = (
+        (node.get("properties") or {}).get("type") if isinstance(node.get("properties"), dict) else None
+    )
+    if isinstance(declared, dict):
+        enum = declared.get("enum")
+        if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+            return enum[0]
+        if isinstance(declared.get("const"), str):
+            return declared["const"]
+    for part in node.get("allOf") or ():
+        found = _declared_type(part, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def entity_type_of(schema: Mapping[str, Any], file: Path) -> str | None:
+    """Which entity type a schema describes (see the module documentation for the order)."""
+    declared = _declared_type(schema)
+    if declared:
+        return declared
+    schema_id = schema.get("$id")
+    if isinstance(schema_id, str):
+        parts = [part for part in urlsplit(schema_id).path.split("/") if part]
+        if len(parts) >= 2 and parts[-1] == SCHEMA_FILE:
+            return parts[-2]
+    if file.name == SCHEMA_FILE and file.parent.name:
+        return file.resolve().parent.name
+    return None
+
+
+def _meta_schema_problem(document: _Document) -> Finding | None:
+    """A document that is no valid JSON Schema of its dialect (or of 2020-12 when it names none we know)."""
+    cls = validators.validator_for(document.contents, default=Draft202012Validator)
+    try:
+        cls.check_schema(document.contents)
+    except SchemaError as error:
+        path = tuple(error.absolute_path)
+        line, column = document.locate(path)
+        message = f"not a valid JSON Schema: {error.message}"
+        return Finding(
+            ERROR,
+            INVALID_SCHEMA,
+            message,
+            file=document.file,
+            line=line,
+            column=column,
+            json_path=reader.to_json_pointer(path),
+            category=CATEGORY_SCHEMA,
+        )
+    return None
+
+
+class _Retriever:
+    """Documents under a mapped URL prefix, read from the local folder; remembers why a URI failed."""
+
+    def __init__(self, ref_map: Mapping[str, Path]) -> None:
+        # Longest prefix first: a more specific mapping wins.
+        self.ref_map = sorted(ref_map.items(), key=lambda item: -len(item[0]))
+        self.documents: dict[str, _Document] = {}
+        self.why: dict[str, str] = {}
+
+    def local_path(self, uri: str) -> Path | None:
+        for prefix, folder in self.ref_map:
+            if uri.startswith(prefix):
+                relative = posixpath.normpath(unquote(uri[len(prefix) :]).lstrip("/"))
+                if relative.startswith("..") or not relative or relative == ".":
+                    return None
+                return folder / relative
+        return None
+
+    def __call__(self, uri: str) -> Resource[Any]:
+        if uri in self.documents:
+            return Resource.from_contents(self.documents[uri].contents, default_specification=DRAFT202012)
+        path = self.local_path(uri)
+        if path is None:
+            self.why[uri] = "no --ref-map prefix covers it (the network is never used)"
+            raise NoSuchResource(ref=uri)
+        if not path.is_file():
+            self.why[uri] = f"it maps to {path}, which does not exist"
+            raise NoSuchResource(ref=uri)
+        loaded = _strict_json(path)
+        if isinstance(loaded, Finding):
+            self.why[uri] = f"it maps to {path}, which is not valid JSON ({loaded.message})"
+            raise NoSuchResource(ref=uri)
+        contents, locate = loaded
+        self.documents[uri] = _Document(uri, contents, str(path), locate)
+        return Resource.from_contents(contents, default_specification=DRAFT202012)
+
+
+def _refs(contents: Any, base: str) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    """(path of the $ref member, the reference, the base URI it is relative to) in one document."""
+    stack: list[tuple[tuple[str | int, ...], Any, str]] = [((), contents, base)]
+    while stack:
+        path, node, node_base = stack.pop()
+        if isinstance(node, dict):
+            if path and isinstance(node.get("$id"), str):
+                node_base = urljoin(node_base, node["$id"])
+            if isinstance(node.get("$ref"), str):
+                yield (*path, "$ref"), node["$ref"], node_base
+            stack.extend(
+                ((*path, key), value, node_base) for key, value in node.items() if key not in _DATA_KEYWORDS
+            )
+        elif isinstance(node, list):
+            stack.extend(((*path, index), value, node_base) for index, value in enumerate(node))
+
+
+class Catalog:
+    """Entity type -> schema: the bundled schemas, overridden and extended by user schemas.
+
+    The default (no user schema) answers exactly as :mod:`sdmtool.schemas` does.
+    """
+
+    def __init__(
+        self,
+        user_schemas: Sequence[UserSchema] = (),
+        registry: Registry | None = None,
+        problems: Sequence[Finding] = (),
+    ) -> None:
+        self.user: dict[str, UserSchema] = {schema.entity_type: schema for schema in user_schemas}
+        self.registry = registry
+        self.problems = tuple(problems)
+        self._validators: dict[str, Any] = {}
+        self._attributes: dict[str, dict[str, schemas.Attribute]] = {}
+
+    def without_problems(self) -> Catalog:
+        """The same schemas, with the problems left out (they are reported once)."""
+        quiet = Catalog(list(self.user.values()), self.registry)
+        quiet._validators, quiet._attributes = self._validators, self._attributes
+        return quiet
+
+    def entity_types(self) -> tuple[str, ...]:
+        return tuple(sorted({*schemas.entity_types(), *self.user}))
+
+    def is_user(self, entity_type: str) -> bool:
+        return entity_type in self.user
+
+    def usable(self, entity_type: str) -> bool:
+        """False when the type's user schema has an unresolved $ref: no entity is checked against it."""
+        schema = self.user.get(entity_type)
+        return schema is None or schema.usable
+
+    def attributes(self, entity_type: str) -> dict[str, schemas.Attribute]:
+        schema = self.user.get(entity_type)
+        if schema is None:
+            return schemas.attributes(entity_type)
+        if not schema.usable or self.registry is None:
+            return {}
+        if entity_type not in self._attributes:
+            resolver = self.registry.resolver(base_uri=schema.document.uri)
+            try:
+                found = schemas.schema_attributes(schema.document.contents, resolver)
+            except (LookupError, Unresolvable, TypeError, AttributeError):
+                found = {}  # facts are a help to the NGSI-LD checks; the schema itself still validates
+            self._attributes[entity_type] = found
+        return self._attributes[entity_type]
+
+    def validator(self, entity_type: str) -> Any:
+        """The user schema's validator, or None for a bundled type (the caller's default applies)."""
+        schema = self.user.get(entity_type)
+        if schema is None or not schema.usable or self.registry is None:
+            return None
+        if entity_type not in self._validators:
+            contents = schema.document.contents
+            cls = validators.validator_for(contents, default=Draft202012Validator)
+            if cls is Draft202012Validator:
+                made = schemas.schema_validator(contents, self.registry)
+            else:
+                made = cls(contents, registry=self.registry, format_checker=schemas.format_checker())
+            self._validators[entity_type] = made
+        return self._validators[entity_type]
+
+
+BUNDLED = Catalog()
+
+
+def _unresolved_refs(
+    root: _Document, registry: Registry, retriever: _Retriever, entity_type: str
+) -> list[Finding]:
+    """Every $ref of ``root`` and of the local documents it reaches that cannot be resolved, as findings."""
+    findings: list[Finding] = []
+    queue = [root]
+    seen = {root.uri}
+    while queue:
+        document = queue.pop()
+        for path, ref, base in _refs(document.contents, document.uri):
+            target = urldefrag(urljoin(base, ref)).url
+            try:
+                registry.resolver(base_uri=base).lookup(ref)
+            except Unresolvable as error:
+                if isinstance(error, PointerToNowhere):
+                    reason = f"{target or document.uri} has nothing at #{urldefrag(ref).fragment}"
+                else:
+                    reason = retriever.why.get(target, "it cannot be resolved offline")
+                line, column = document.locate(path)
+                message = f"unresolved $ref {ref!r}: {reason}"
+                if document is not root:
+                    message += f" (needed by {root.file})"
+                message += f"; no {entity_type} entity is checked against this schema"
+                findings.append(
+                    Finding(
+                        ERROR,
+                        UNRESOLVED_REF,
+                        message,
+                        file=document.file,
+                        line=line,
+                        column=column,
+                        json_path=reader.to_json_pointer(path),
+                        category=CATEGORY_SCHEMA,
+                    )
+                )
+                continue
+            retrieved = retriever.documents.get(target)
+            if retrieved is not None and target not in seen:
+                seen.add(target)
+                queue.append(retrieved)
+    return findings
+
+
+def load_catalog(
+    schema_paths: Iterable[str | os.PathLike[str]] = (), ref_map: Mapping[str, Path] | None = None
+) -> Catalog:
+    """The bundled schemas plus those under ``schema_paths``; problems found are in ``Catalog.problems``."""
+    problems: list[Finding] = []
+    documents: list[tuple[str, _Document]] = []
+    supporting: list[_Document] = []
+    for given in schema_paths:
+        for path, named in _schema_files(Path(given)):
+            loaded = _strict_json(path)
+            if isinstance(loaded, Finding):
+                if named:
+                    problems.append(loaded)
+                continue
+            contents, locate = loaded
+            if not named and not (isinstance(contents, dict) and "$schema" in contents):
+                continue  # an example or another JSON file in the folder: not a schema
+            if not isinstance(contents, dict):
+                message = "not a valid JSON Schema: a schema is a JSON object"
+                problems.append(
+                    Finding(
+                        ERROR,
+                        INVALID_SCHEMA,
+                        message,
+                        file=str(path),
+                        line=1,
+                        column=1,
+                        category=CATEGORY_SCHEMA,
+                    )
+                )
+                continue
+            uri = contents.get("$id") if isinstance(contents.get("$id"), str) else path.resolve().as_uri()
+            document = _Document(urldefrag(uri).url, contents, str(path), locate)
+            problem = _meta_schema_problem(document)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            entity_type = entity_type_of(contents, path)
+            if entity_type is None and not named:
+                # Shared definitions beside the models (a common-schema.json): a $ref target, no model.
+                supporting.append(document)
+                continue
+            if entity_type is None:
+                message = (
+                    "cannot tell which entity type this schema describes: give its 'type' property an "
+                    "enum of one value, or an $id ending in /<Type>/schema.json"
+                )
+                problems.append(
+                    Finding(
+                        ERROR,
+                        INVALID_SCHEMA,
+                        message,
+                        file=str(path),
+                        line=1,
+                        column=1,
+                        category=CATEGORY_SCHEMA,
+                    )
+                )
+                continue
+            documents.append((entity_type, document))
+    retriever = _Retriever(ref_map or {})
+    bundled = schemas.registry()
+    registry: Registry = Registry(retrieve=retriever).with_resources(  # type: ignore[call-arg]
+        [(uri, bundled[uri]) for uri in bundled]
+        + [
+            (document.uri, Resource.from_contents(document.contents, default_specification=DRAFT202012))
+            for document in [*supporting, *(document for _, document in documents)]
+        ]
+    )
+    user_schemas: dict[str, UserSchema] = {}
+    for entity_type, document in documents:
+        if entity_type in user_schemas:
+            message = (
+                f"a second schema for {entity_type!r}: {user_schemas[entity_type].document.file} is used, "
+                "this one is not"
+            )
+            problems.append(
+                Finding(WARNING, DUPLICATE_TYPE, message, file=document.file, category=CATEGORY_SCHEMA)
+            )
+            continue
+        user_schemas[entity_type] = UserSchema(
+            entity_type, document, _unresolved_refs(document, registry, retriever, entity_type)
+        )
+        problems.extend(user_schemas[entity_type].unresolved)
+    # Everything retrieved while checking goes into the registry the validators use: no lookup repeats.
+    registry = registry.with_resources(
+        (uri, Resource.from_contents(document.contents, default_specification=DRAFT202012))
+        for uri, document in retriever.documents.items()
+    )
+    return Catalog(list(user_schemas.values()), registry, problems)

@@ -1,0 +1,329 @@
+"""Entities written in YAML (``.yaml``/``.yml``, one or several documents), read as the JSON they stand for.
+
+PyYAML only tokenizes and composes the text into nodes here (with the safe loader's parser: no object is
+ever built from a tag); the nodes are turned into JSON values by this module, which
+
+- resolves plain scalars by the YAML 1.2 core schema, the one that agrees with JSON: ``yes``/``no``/``on``,
+  ``NO`` and unquoted dates stay strings (PyYAML's YAML 1.1 rules would turn them into booleans and
+  ``datetime`` objects);
+- refuses what JSON cannot hold (``.nan``/``.inf``, non-string keys, tags such as ``!!binary`` or
+  ``!!python/object``, merge keys, recursive aliases, aliases that expand beyond reason) with the line and
+  column, as the JSON reader refuses ``NaN``;
+- reports repeated keys, and remembers where every value starts, for findings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sdmtool.reader import (
+    DocumentProblem,
+    Item,
+    PathKey,
+    ReadError,
+    SourceEntity,
+    is_notification,
+    to_json_pointer,
+)
+
+_TAG = "tag:yaml.org,2002:"
+_IMPLICIT = "tag:sdmtool:implicit"  # a scalar without an explicit tag: resolved below, by YAML 1.2 core
+
+# YAML 1.2 core schema (10.3.2), the plain scalars that are not strings.
+_NULL = re.compile(r"~|null|Null|NULL|")
+_TRUE = re.compile(r"true|True|TRUE")
+_FALSE = re.compile(r"false|False|FALSE")
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCTAL = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INFINITY = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+
+# Aliases may repeat a value; beyond this many values per value written, an input is an "alias bomb".
+_EXPANSION_FACTOR = 10
+_EXPANSION_FLOOR = 100_000
+MAX_DEPTH = 200  # PyYAML composes recursively: deeper documents would exhaust Python's stack
+
+
+class _Refused(Exception):
+    def __init__(self, node: Node | None, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+class _CoreScalars:
+    """Leaves every untagged plain scalar for YAML 1.2 core (mixed into a safe loader)."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        if kind is ScalarNode and implicit[0]:
+            return _IMPLICIT
+        return super().resolve(kind, value, implicit)  # type: ignore[misc]
+
+
+class PythonLoader(_CoreScalars, yaml.SafeLoader):
+    """PyYAML's own safe scanner, parser and composer."""
+
+
+# libyaml's parser when PyYAML was built with it (about twice as fast here), else PyYAML's own.
+_LIBYAML = getattr(yaml, "CSafeLoader", None)
+Loader: type[Any] = type("LibyamlLoader", (_CoreScalars, _LIBYAML), {}) if _LIBYAML else PythonLoader
+
+
+def _plain(node: ScalarNode) -> bool:
+    """Unquoted: PyYAML's parser says so with no style, libyaml's with an empty one."""
+    return not node.style
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def resolve_plain(text: str) -> Any:
+    """The JSON value of an untagged plain scalar under the YAML 1.2 core schema (NaN/inf included)."""
+    if _NULL.fullmatch(text):
+        return None
+    if _TRUE.fullmatch(text):
+        return True
+    if _FALSE.fullmatch(text):
+        return False
+    if _INT.fullmatch(text):
+        return int(text)
+    if _OCTAL.fullmatch(text):
+        return int(text[2:], 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INFINITY.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.fullmatch(text):
+        return math.nan
+    return text
+
+
+def _scalar(node: ScalarNode) -> Any:
+    tag = node.tag
+    if tag == _IMPLICIT:
+        value = resolve_plain(node.value) if _plain(node) else node.value
+    elif tag == _TAG + "str":
+        value = node.value
+    elif tag in (_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"):
+        value = resolve_plain(node.value)
+        wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag[len(_TAG) :]]
+        if not isinstance(value, wanted) or (tag.endswith("int") and isinstance(value, bool)):
+            raise _Refused(node, f"{node.value!r} is not a valid {tag[len(_TAG) :]}")
+        if tag.endswith("float"):
+            value = float(value)
+    else:
+        raise _Refused(node, _tag_message(tag))
+    if isinstance(value, float) and not math.isfinite(value):
+        literal = "NaN" if math.isnan(value) else "Infinity"
+        raise _Refused(node, f"{node.value} ({literal}) is not a JSON value: write a number, or null")
+    return value
+
+
+def _tag_message(tag: str) -> str:
+    shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    return f"the tag {shown} is not allowed: entities are plain JSON data (objects, arrays, strings, numbers)"
+
+
+class _Builder:
+    """JSON values from composed nodes, with positions and repeated keys."""
+
+    def __init__(self, node_count: int) -> None:
+        self.positions: dict[PathKey, tuple[int, int]] = {}
+        self.duplicates: list[tuple[PathKey, int, int]] = []
+        self.budget = max(_EXPANSION_FLOOR, _EXPANSION_FACTOR * node_count)
+
+    def build(self, node: Node, path: PathKey = (), active: frozenset[int] = frozenset()) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _Refused(node, "aliases expand to too many values (an alias bomb?): write the values out")
+        if len(path) > MAX_DEPTH:
+            raise _Refused(node, f"nesting is too deep: more than {MAX_DEPTH} levels")
+        self.positions.setdefault(path, _mark(node))
+        if isinstance(node, ScalarNode):
+            return _scalar(node)
+        if id(node) in active:
+            raise _Refused(node, "an alias refers to a value that contains it: JSON cannot hold a cycle")
+        active = active | {id(node)}
+        if isinstance(node, SequenceNode):
+            if node.tag not in (_TAG + "seq",):
+                raise _Refused(node, _tag_message(node.tag))
+            return [self.build(item, (*path, index), active) for index, item in enumerate(node.value)]
+        assert isinstance(node, MappingNode)
+        if node.tag != _TAG + "map":
+            raise _Refused(node, _tag_message(node.tag))
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.key(key_node)
+            if key in result:
+                line, column = _mark(key_node)
+                self.duplicates.append(((*path, key), line, column))
+            result[key] = self.build(value_node, (*path, key), active)
+        return result
+
+    @staticmethod
+    def key(node: Node) -> str:
+        if not isinstance(node, ScalarNode):
+            raise _Refused(node, "a key must be a string, not an array or an object")
+        if node.tag == _IMPLICIT and _plain(node) and node.value == "<<":
+            raise _Refused(node, "merge keys (<<) are not supported: write the members out")
+        value = _scalar(node)
+        if not isinstance(value, str):
+            raise _Refused(node, f"member names must be strings in JSON: quote the key, '{node.value}'")
+        return value
+
+
+def _count_nodes(root: Node) -> int:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+    return len(seen)
+
+
+def _is_empty(node: Node) -> bool:
+    """A document with nothing in it (``---`` at the end of a file): no entity, nothing to report."""
+    return isinstance(node, ScalarNode) and node.tag == _IMPLICIT and node.value == "" and _plain(node)
+
+
+def _compose(name: str, text: str) -> tuple[list[Node], ReadError | None]:
+    """Every document's root node, up to the first syntax error (returned, not raised)."""
+    loader = Loader(text)
+    nodes: list[Node] = []
+    try:
+        while loader.check_node():
+            nodes.append(loader.get_node())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        cause = error.problem or error.context or "invalid YAML"
+        if error.context and error.problem:
+            cause = f"{error.problem} ({error.context})"
+        return nodes, ReadError(name, f"invalid YAML: {cause}", line, column, code="invalid-yaml")
+    except yaml.YAMLError as error:
+        return nodes, ReadError(name, f"invalid YAML: {error}", code="invalid-yaml")
+    except RecursionError:
+        message = "nesting is too deep for a YAML document"
+        return nodes, ReadError(name, message, code="invalid-yaml")
+    finally:
+        loader.dispose()
+    return nodes, None
+
+
+def _nearest(positions: dict[PathKey, tuple[int, int]], path: PathKey) -> tuple[int | None, int | None]:
+    for length in range(len(path), -1, -1):
+        found = positions.get(path[:length])
+        if found is not None:
+            return found
+    return None, None
+
+
+def _document_entities(name: str, node: Node, document: int | None) -> Iterator[Item]:
+    builder = _Builder(_count_nodes(node))
+    try:
+        value = builder.build(node)
+    except _Refused as refused:
+        line, column = _mark(refused.node) if refused.node is not None else (None, None)
+        yield ReadError(name, refused.message, line, column, code="invalid-yaml", document=document)
+        return
+    positions = builder.positions
+
+    def make(entity: Any, prefix: PathKey, index: int | None) -> SourceEntity:
+        problems = [
+            DocumentProblem(
+                "duplicate-key",
+                f"duplicate key {path[-1]!r}: parsers keep only one of the values",
+                to_json_pointer(path[len(prefix) :]),
+                line,
+                column,
+            )
+            for path, line, column in builder.duplicates
+            if path[: len(prefix)] == prefix and len(path) > len(prefix)
+        ]
+        return SourceEntity(
+            entity,
+            name,
+            index,
+            problems,
+            _prefix=prefix,
+            document=document,
+            _positions=lambda path: _nearest(positions, path),
+        )
+
+    def notified(position: PathKey, index: int | None) -> Iterator[Item]:
+        notification = value if not position else value[position[0]]
+        data = notification.get("data")
+        if not isinstance(data, list):
+            line, column = _nearest(positions, (*position, "data"))
+            message = "the data of a notification must be an array of entities"
+            yield ReadError(name, message, line, column, code="invalid-notification", document=document)
+            return
+        for place, entity in enumerate(data):
+            made = make(entity, (*position, "data", place), place if index is None else index)
+            made.pointer_prefix = f"/data/{place}"
+            made.in_notification = True
+            yield made
+
+    if isinstance(value, list):
+        for position, item in enumerate(value):
+            if is_notification(item):
+                yield from notified((position,), position)
+            else:
+                yield make(item, (position,), position)
+    elif is_notification(value):
+        yield from notified((), None)
+    else:
+        yield make(value, (), None)
+
+
+def _holds_entities(node: Node) -> bool:
+    """A document that can be entities: a sequence, or a mapping with an ``id``, a ``type`` or ``data``."""
+    if isinstance(node, SequenceNode):
+        return True
+    if not isinstance(node, MappingNode):
+        return False
+    keys = {key.value for key, _ in node.value if isinstance(key, ScalarNode)}
+    return bool(keys & {"id", "type", "data"})
+
+
+def read_yaml(name: str, text: str, *, only_entities: bool = False) -> Iterator[Item]:
+    """The entities of a YAML text: each document an entity, an array of entities or a notification.
+
+    The documents of a multi-document file are numbered from 0 (``file.yaml[2]`` is the third); a file
+    with one document is not numbered. ``only_entities`` passes over the documents that cannot be
+    entities (see :func:`_holds_entities`); a syntax error is reported all the same.
+    """
+    nodes, error = _compose(name, text)
+    if only_entities and error is None and not any(_holds_entities(node) for node in nodes):
+        return
+    numbered = len(nodes) + (error is not None) > 1
+    found = False
+    for number, node in enumerate(nodes):
+        if _is_empty(node) or (only_entities and not _holds_entities(node)):
+            continue
+        found = True
+        yield from _document_entities(name, node, number if numbered else None)
+    if error is not None:
+        if numbered and error.line is not None:
+            error.document = len(nodes)
+        yield error
+    elif not found:
+        yield ReadError(name, "empty input: no YAML document", 1, 1, code="invalid-yaml")

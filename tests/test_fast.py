@@ -1,0 +1,451 @@
+"""The fast path (sdmtool.fast) against the full check: it may prove an entity valid only when the full
+check reports nothing about it, and the two engines must read patterns and formats alike."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sdmtool
+from sdmtool import derive, fast, forms, reader, resources, schemas
+from sdmtool.validate import check_entity
+
+FAST_TYPES = ("MLModel", "HandwritingDigit", "MLProcessing")
+EXAMPLES = {
+    name: json.loads((resources.schemas_dir() / name / "examples" / "example.json").read_text())
+    for name in (*FAST_TYPES, "SubscriptionQuery")
+}
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Values that sit on the edges the full check draws: formats, kinds, wrappers, NGSI Null, JSON types.
+TRICKY: list[Any] = [
+    None,
+    "",
+    "x",
+    "12",
+    "é",
+    "x\n",
+    "urn:ngsi-ld:MLModel:1",
+    "urn:ngsi-ld:null",
+    "http://a:b/",
+    "https://a.example/x?y=1#z",
+    "a b:c",
+    "é:x",
+    "2026-11-20T09:30:00Z",
+    "2024-02-29t10:00:00.5+01:00",
+    "2023-02-29T00:00:00Z",
+    "2026-11-20T09:30:00Z\n",
+    "2026-11-20",
+    0,
+    1,
+    1.0,
+    9,
+    12,
+    -1,
+    0.5,
+    1e20,
+    True,
+    False,
+    [],
+    [1],
+    ["urn:ngsi-ld:MLProcessing:1"],
+    ["", "x"],
+    {},
+    {"type": "Property", "value": 1},
+    {"type": "Relationship", "object": "urn:ngsi-ld:X:1"},
+    {"type": "Text", "value": "x"},
+    {"value": "x"},
+    {"object": "urn:ngsi-ld:X:1"},
+    {"datasetId": "urn:ngsi-ld:Dataset:1"},
+    {"@type": "DateTime", "@value": "2026-11-20T09:30:00Z"},
+    {"@type": "DateTime", "@value": "yesterday"},
+    {"@none": "urn:ngsi-ld:null"},
+    [{"type": "Property", "value": 1}],
+    [{"type": "x"}],
+    {"type": "Point", "coordinates": [1, 2]},
+]
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+values = st.sampled_from(TRICKY) | json_values
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found += _paths(child, (*path, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found += _paths(child, (*path, index))
+    return found
+
+
+def _set(entity: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    node: Any = entity
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _delete(entity: dict[str, Any], path: tuple[Any, ...]) -> None:
+    node: Any = entity
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+
+
+@st.composite
+def key_values(draw: st.DrawFn, types: tuple[str, ...] = FAST_TYPES) -> dict[str, Any]:
+    """A valid keyValues entity: an example with some optional attributes left out."""
+    entity_type = draw(st.sampled_from(types))
+    entity = copy.deepcopy(EXAMPLES[entity_type])
+    entity["id"] = f"urn:ngsi-ld:{entity_type}:{draw(st.integers(0, 99))}"
+    required = {"id", "type", *schemas.load_schema(entity_type).get("required", [])}
+    for name in list(entity):
+        if name not in required and draw(st.booleans()) and draw(st.booleans()):
+            del entity[name]
+    return entity
+
+
+@st.composite
+def mutated(draw: st.DrawFn, entity: dict[str, Any]) -> dict[str, Any]:
+    """At most one change, anywhere in the entity: a new value, a removal, or a new member."""
+    entity = copy.deepcopy(entity)
+    action = draw(st.sampled_from(["none", "set", "set", "set", "delete", "add"]))
+    paths = _paths(entity)
+    if action == "set":
+        _set(entity, draw(st.sampled_from(paths)), draw(values))
+    elif action == "delete":
+        _delete(entity, draw(st.sampled_from(paths)))
+    elif action == "add":
+        path = draw(st.sampled_from([(), *[p for p in paths if isinstance(_get(entity, p), dict)]]))
+        name = draw(
+            st.sampled_from(["extra", "unitCode", "observedAt", "datasetId", "value", "object", "type"])
+        )
+        _set(entity, (*path, name), draw(values))
+    return entity
+
+
+def _get(entity: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        entity = entity[part]
+    return entity
+
+
+def _as_json(entity: Any) -> Any:
+    """What the reader would hand over: parsed from JSON text by orjson."""
+    return orjson.loads(orjson.dumps(entity))
+
+
+def _full_check_is_silent(entity: Any, form: str | None = None) -> tuple[bool, str | None]:
+    problems, chosen = check_entity(entity, form=form, check_json=False)
+    return not problems, chosen
+
+
+def _assert_agree(entity: Any, form: str | None = None) -> None:
+    entity = _as_json(entity)
+    proven = fast.proven_form(entity, form)
+    silent, chosen = _full_check_is_silent(entity, form)
+    if chosen not in derive.FORMS:  # concise: always the full check
+        assert proven is None
+        return
+    assert (proven is not None) == silent, (proven, check_entity(entity, form=form, check_json=False)[0])
+    if proven is not None:
+        assert proven == chosen
+
+
+# --- the fast path against the full check ---------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.data())
+def test_key_values_agree_on_valid_entities_and_single_mutations(data: st.DataObject) -> None:
+    entity = data.draw(mutated(data.draw(key_values())))
+    _assert_agree(entity)
+
+
+@SETTINGS
+@given(st.data())
+def test_normalized_agree_on_valid_entities_and_single_mutations(data: st.DataObject) -> None:
+    entity = data.draw(mutated(forms.to_normalized(data.draw(key_values()))))
+    _assert_agree(entity)
+
+
+@SETTINGS
+@given(st.data())
+def test_ngsiv2_agree_on_valid_entities_and_single_mutations(data: st.DataObject) -> None:
+    entity = forms.to_ngsiv2_normalized(data.draw(key_values()))
+    for name in [
+        n for n, member in entity.items() if isinstance(member, dict) and member["type"] == "DateTime"
+    ]:
+        del entity[name]  # DateTime attributes are always left to the full check
+    _assert_agree(data.draw(mutated(entity)))
+
+
+@SETTINGS
+@given(st.data())
+def test_a_forced_form_agrees_too(data: st.DataObject) -> None:
+    form = data.draw(st.sampled_from([forms.KEY_VALUES, forms.NORMALIZED]))
+    entity = data.draw(key_values())
+    entity = forms.to_normalized(entity) if form == forms.NORMALIZED else entity
+    _assert_agree(data.draw(mutated(entity)), form)
+
+
+@pytest.mark.parametrize("name", FAST_TYPES)
+def test_the_examples_are_proven_in_every_form(name: str) -> None:
+    folder = resources.schemas_dir() / name / "examples"
+    assert fast.proven_form(_as_json(EXAMPLES[name])) == forms.KEY_VALUES
+    normalized = json.loads((folder / "example-normalized.jsonld").read_text())
+    assert fast.proven_form(normalized) == forms.NORMALIZED
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_what_the_fast_path_declines_it_never_proves_wrongly(data: st.DataObject) -> None:
+    """Shapes outside the fast path (multi-instance, other kinds, SubscriptionQuery): only soundness."""
+    entity = forms.to_normalized(data.draw(key_values((*FAST_TYPES, "SubscriptionQuery"))))
+    name = data.draw(st.sampled_from([n for n in entity if n not in forms.ENTITY_MEMBERS]))
+    entity[name] = data.draw(
+        st.sampled_from(
+            [
+                [entity[name], {**entity[name], "datasetId": "urn:ngsi-ld:Dataset:1"}],
+                {"type": "LanguageProperty", "languageMap": {"en": "x"}},
+                {"type": "ListProperty", "valueList": [1]},
+                entity[name],
+            ]
+        )
+    )
+    entity = _as_json(entity)
+    if fast.proven_form(entity) is not None:
+        assert _full_check_is_silent(entity)[0]
+
+
+def test_subscription_queries_are_left_to_the_full_check() -> None:
+    assert fast.proven_form(_as_json(EXAMPLES["SubscriptionQuery"])) is None
+    assert "SubscriptionQuery" not in fast.fast_types()
+
+
+# --- the engines read the keyValues schemas alike ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rust_key_values() -> dict[str, Any]:
+    import jsonschema_rs
+
+    formats = fast._formats()
+    assert formats is not None
+    checks = {}
+    for name in FAST_TYPES:
+        schema = {"$schema": derive.DRAFT, **fast.engine_schema(derive.inline_schema(name), formats)}
+        checks[name] = jsonschema_rs.validator_for(
+            schema, pattern_options=jsonschema_rs.RegexOptions()
+        ).is_valid
+    return checks
+
+
+@SETTINGS
+@given(data=st.data())
+def test_jsonschema_rs_and_python_jsonschema_agree_on_the_key_values_schemas(
+    data: st.DataObject, rust_key_values: dict[str, Any]
+) -> None:
+    entity = _as_json(data.draw(mutated(data.draw(key_values()))))
+    expected = (
+        schemas.validator(entity["type"]).is_valid(entity) if entity.get("type") in FAST_TYPES else None
+    )
+    if expected is None:
+        return
+    assert rust_key_values[entity["type"]](entity) == expected
+
+
+URI_CHARACTERS = "abcxyz019:/?#[]@!$&'()*+,;=%-._~ é\n\t"
+DATE_CHARACTERS = "0123456789-:T tZz.+é"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(URI_CHARACTERS, max_size=14)
+    | st.sampled_from(["urn:x", "http://[::1]:80/", "a:%zz", "http://a:b/"])
+)
+def test_uri_is_read_alike(text: str) -> None:
+    _assert_format_agrees("uri", text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(DATE_CHARACTERS, max_size=26)
+    | st.builds(
+        "{:04d}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}".format,
+        st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.sampled_from("Tt "),
+        st.integers(0, 24),
+        st.integers(0, 60),
+        st.integers(0, 60),
+        st.sampled_from(["Z", "z", "+01:00", "-23:59", ".123Z", "", "Z\n", "+24:00"]),
+    )
+)
+def test_date_time_is_read_alike(text: str) -> None:
+    _assert_format_agrees("date-time", text)
+
+
+def _assert_format_agrees(name: str, text: str) -> None:
+    import jsonschema_rs
+
+    formats = fast._formats()
+    assert formats is not None
+    schema = {"allOf": [{"pattern": pattern} for pattern in formats[name]]}
+    rust = jsonschema_rs.validator_for(schema, pattern_options=jsonschema_rs.RegexOptions())
+    assert rust.is_valid(text) == schemas.format_checker().conforms(text, name), text
+
+
+def test_the_calendar_matches_rfc3339_validator_for_every_year() -> None:
+    import jsonschema_rs
+
+    calendar = jsonschema_rs.validator_for(
+        {"pattern": fast._CALENDAR}, pattern_options=jsonschema_rs.RegexOptions()
+    )
+    checker = schemas.format_checker()
+    days = [(year, 2, day) for year in range(10000) for day in (28, 29, 30)]
+    days += [
+        (year, month, day)
+        for year in (1, 4, 100, 400, 1900, 2000, 2023, 2024)
+        for month in range(1, 13)
+        for day in range(32)
+    ]
+    for year, month, day in days:
+        text = f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+        assert calendar.is_valid(text) == checker.conforms(text, "date-time"), text
+
+
+def test_only_t_and_z_upper_case_into_the_date_time_alphabet() -> None:
+    """What makes the date-time translation exact: python-jsonschema upper-cases the text first."""
+    alphabet = set("0123456789-:T.Z+")
+    changed = {
+        chr(code)
+        for code in range(0x110000)
+        if not 0xD800 <= code <= 0xDFFF
+        and chr(code).upper() != chr(code)
+        and set(chr(code).upper()) <= alphabet
+    }
+    assert changed == {"t", "z"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        (r"^[\w\-.]+$", ["abc", "a_b", "é", "ǅ", "²", "٣", "a b", "", "a\n", "\u00a0"]),
+        (r"^\S+$", ["a", "a b", "\x1c", "\u2028", "x\u00a0", "ok\n"]),
+        (r"^\d{2}$", ["12", "١٢", "1", "123"]),
+        (r"^(?:ab|c)*[^x]?$", ["abab", "abx", "c", "x", "\n"]),
+        (r"colou?r", ["color", "a colour b", "colr"]),
+    ],
+)
+def test_translated_patterns_match_what_python_matches(pattern: str, texts: list[str]) -> None:
+    import jsonschema_rs
+
+    rust = jsonschema_rs.validator_for(
+        {"pattern": fast.translate_regex(schemas._ecma_pattern(pattern))},
+        pattern_options=jsonschema_rs.RegexOptions(),
+    )
+    python = re.compile(schemas._ecma_pattern(pattern))
+    for text in texts:
+        assert rust.is_valid(text) == bool(python.search(text)), (pattern, text)
+
+
+@pytest.mark.parametrize("pattern", [r"(?=a)b", r"(a)\1", r"\bword", r"(?i)abc"])
+def test_constructs_the_engines_could_read_apart_are_refused(pattern: str) -> None:
+    with pytest.raises(fast.Unsupported):
+        fast.translate_regex(pattern)
+
+
+def test_keywords_without_a_checked_translation_are_refused() -> None:
+    formats = fast._formats()
+    assert formats is not None
+    for schema in ({"uniqueItems": True}, {"format": "email"}, {"multipleOf": 0.1}):
+        with pytest.raises(fast.Unsupported):
+            fast.engine_schema(schema, formats)
+
+
+# --- the reader and the CLI --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "duplicate"),
+    [
+        ('{"a": 1, "b": 2}', False),
+        ('{"a": 1, "a" : 2}', True),
+        ('{"a": 1, "a":2}', True),
+        ('{"a": "x\\":", "b": {"c": 1, "c": 2}}', True),
+        ('{"a": "\\u0022:", "a": 1}', True),
+        ('{"k\\\\": 1, "k\\\\" \n: 2}', True),
+        ('{"a": {"b": [1, {"c": 1}]}, "d": "\\": x"}', False),
+    ],
+)
+def test_duplicate_keys_are_always_found(text: str, duplicate: bool) -> None:
+    (item,) = list(reader.read_bytes("x.json", text.encode()))
+    assert isinstance(item, reader.SourceEntity)
+    assert bool(item.problems) == duplicate
+
+
+def _ndjson(tmp_path: Any, entities: list[dict[str, Any]], name: str = "many.ndjson") -> Any:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(entity) + "\n" for entity in entities))
+    return path
+
+
+def _broken_and_fine(count: int) -> list[dict[str, Any]]:
+    entities = []
+    for index in range(count):
+        entity = copy.deepcopy(EXAMPLES[FAST_TYPES[index % 3]])
+        entity["id"] = f"urn:ngsi-ld:{entity['type']}:{index}"
+        if index % 7 == 3:
+            entity["name"] = 12
+        if index % 11 == 5:
+            entity["typo"] = "x"
+        entities.append(forms.to_normalized(entity) if index % 2 else entity)
+    return entities
+
+
+def test_the_findings_are_the_same_with_and_without_the_fast_path(tmp_path: Any, monkeypatch: Any) -> None:
+    path = _ndjson(tmp_path, _broken_and_fine(fast.MIN_ENTITIES + 120))
+    with_fast = sdmtool.validate(path)
+    monkeypatch.setattr(fast, "MIN_ENTITIES", 10**9)
+    without = sdmtool.validate(path)
+    assert with_fast == without
+    assert any(f.code == "schema.type" for f in with_fast)
+    assert any(f.code == "schema.undeclared" for f in with_fast)
+
+
+def test_the_fast_path_is_used_after_the_first_entities(tmp_path: Any, monkeypatch: Any) -> None:
+    calls: list[str | None] = []
+    original = fast.proven_form
+
+    def counting(entity: Any, form: str | None = None, *, first: str = forms.KEY_VALUES) -> str | None:
+        calls.append(original(entity, form, first=first))
+        return calls[-1]
+
+    monkeypatch.setattr(fast, "proven_form", counting)
+    entities = [EXAMPLES["MLModel"]] * (fast.MIN_ENTITIES + 5)
+    assert sdmtool.validate(_ndjson(tmp_path, entities)) == []
+    assert calls == [forms.KEY_VALUES] * 5
+    # A file named for a form is compared with it by the full check: no fast path there.
+    calls.clear()
+    assert sdmtool.validate(_ndjson(tmp_path, entities, "example.jsonld")) == []
+    assert calls == []
