@@ -13,8 +13,9 @@ $(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The tests run the benchmarks once with tiny counts, so they need the benchmark's peers too.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,train]"
+	$(BIN)/python -m pip install --quiet -e ".[test,train,bench]"
 	touch $@ $(VENV)/.installed-runtime
 
 demo: $(VENV)/.installed-runtime
@@ -22,17 +23,15 @@ demo: $(VENV)/.installed-runtime
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check sdmtool reference_runtime tests bench
+	$(BIN)/ruff format --check sdmtool reference_runtime tests bench
 	$(BIN)/python -m pytest -q
 
 train: $(VENV)/.installed-test
 	$(BIN)/sdm-runtime train
 
-$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-test
-	$(BIN)/python -m pip install --quiet -e ".[test,train,bench]"
-	touch $@
-
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/inference.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

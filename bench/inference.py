@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PIL import Image
+from timing import median_seconds  # bench/timing.py, beside this script
 
 from reference_runtime import dataset, variants
 from reference_runtime.inference import INPUT_NAME, OUTPUT_NAME, DigitClassifier
@@ -36,15 +35,6 @@ def png(digit: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(digit).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def median_seconds(run: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def batches(items: list[Any], size: int) -> list[list[Any]]:

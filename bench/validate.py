@@ -22,17 +22,16 @@ import argparse
 import copy
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
+from timing import median_seconds  # bench/timing.py, beside this script
 
 from sdmtool import derive, forms, resources, schemas
 
@@ -67,15 +66,6 @@ def in_form(entities: list[dict[str, Any]], form: str) -> list[dict[str, Any]]:
 def schema_of(entity_type: str, form: str) -> dict[str, Any]:
     """One self-contained schema document per type and form: nothing to fetch."""
     return derive.inline_schema(entity_type) if form == "keyValues" else derive.normalized_schema(entity_type)
-
-
-def median_seconds(run: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def write_ndjson(path: Path, entities: list[dict[str, Any]]) -> Path:
