@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from jsonschema import Draft202012Validator, SchemaError, validators
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -47,8 +48,8 @@ def _no_position(_path: Sequence[str | int]) -> tuple[int | None, int | None]:
 
 
 @dataclass
-class _Document:
-    """A schema document read from disk: its contents and how to locate a path in its file."""
+class SchemaDocument:
+    """A schema document read from disk: its URI, contents, file and how to locate a path in that file."""
 
     uri: str
     contents: Any
@@ -59,7 +60,7 @@ class _Document:
 @dataclass
 class UserSchema:
     entity_type: str
-    document: _Document
+    document: SchemaDocument
     unresolved: list[Finding] = field(default_factory=list)
 
     @property
@@ -121,8 +122,14 @@ def _strict_json(path: Path) -> tuple[Any, Locate] | Finding:
                 json_path=problem.json_path,
                 category=CATEGORY_SCHEMA,
             )
-    message = "not a valid JSON schema file: a schema is one JSON object, not an array"
-    return Finding(ERROR, INVALID_SCHEMA, message, file=name, line=1, column=1, category=CATEGORY_SCHEMA)
+    return _whole_file_problem(
+        path, "not a valid JSON schema file: a schema is one JSON object, not an array"
+    )
+
+
+def _whole_file_problem(path: Path, message: str) -> Finding:
+    """A schema file that is unusable as a whole: reported at its start."""
+    return Finding(ERROR, INVALID_SCHEMA, message, file=str(path), line=1, column=1, category=CATEGORY_SCHEMA)
 
 
 def _schema_files(path: Path) -> Iterator[tuple[Path, bool]]:
@@ -173,26 +180,31 @@ def entity_type_of(schema: Mapping[str, Any], file: Path) -> str | None:
     return None
 
 
-def _meta_schema_problem(document: _Document) -> Finding | None:
-    """A document that is no valid JSON Schema of its dialect (or of 2020-12 when it names none we know)."""
-    cls = validators.validator_for(document.contents, default=Draft202012Validator)
-    try:
-        cls.check_schema(document.contents)
-    except SchemaError as error:
-        path = tuple(error.absolute_path)
-        line, column = document.locate(path)
-        message = f"not a valid JSON Schema: {error.message}"
-        return Finding(
-            ERROR,
-            INVALID_SCHEMA,
-            message,
-            file=document.file,
-            line=line,
-            column=column,
-            json_path=reader.to_json_pointer(path),
-            category=CATEGORY_SCHEMA,
-        )
-    return None
+def meta_schema_errors(contents: Any, dialect: type[Validator] | None = None) -> Iterator[ValidationError]:
+    """Where a schema breaks the metaschema of ``dialect`` (default: the dialect it names, 2020-12 when it
+    names none we know), formats asserted as for the entities (a ``pattern`` must be a valid regex)."""
+    cls = dialect or validators.validator_for(contents, default=Draft202012Validator)
+    return cls(cls.META_SCHEMA, format_checker=schemas.format_checker()).iter_errors(contents)
+
+
+def _meta_schema_problem(document: SchemaDocument) -> Finding | None:
+    """A document that is no valid JSON Schema of its dialect: its first metaschema error."""
+    error = next(meta_schema_errors(document.contents), None)
+    if error is None:
+        return None
+    path = tuple(error.absolute_path)
+    line, column = document.locate(path)
+    message = f"not a valid JSON Schema: {error.message}"
+    return Finding(
+        ERROR,
+        INVALID_SCHEMA,
+        message,
+        file=document.file,
+        line=line,
+        column=column,
+        json_path=reader.to_json_pointer(path),
+        category=CATEGORY_SCHEMA,
+    )
 
 
 class _Retriever:
@@ -201,7 +213,7 @@ class _Retriever:
     def __init__(self, ref_map: Mapping[str, Path]) -> None:
         # Longest prefix first: a more specific mapping wins.
         self.ref_map = sorted(ref_map.items(), key=lambda item: -len(item[0]))
-        self.documents: dict[str, _Document] = {}
+        self.documents: dict[str, SchemaDocument] = {}
         self.why: dict[str, str] = {}
 
     def local_path(self, uri: str) -> Path | None:
@@ -228,7 +240,7 @@ class _Retriever:
             self.why[uri] = f"it maps to {path}, which is not valid JSON ({loaded.message})"
             raise NoSuchResource(ref=uri)
         contents, locate = loaded
-        self.documents[uri] = _Document(uri, contents, str(path), locate)
+        self.documents[uri] = SchemaDocument(uri, contents, str(path), locate)
         return Resource.from_contents(contents, default_specification=DRAFT202012)
 
 
@@ -318,46 +330,73 @@ class Catalog:
 BUNDLED = Catalog()
 
 
-def _unresolved_refs(
-    root: _Document, registry: Registry, retriever: _Retriever, entity_type: str
-) -> list[Finding]:
-    """Every $ref of ``root`` and of the local documents it reaches that cannot be resolved, as findings."""
-    findings: list[Finding] = []
-    queue = [root]
+@dataclass(frozen=True)
+class UnresolvedRef:
+    """A ``$ref`` that does not resolve offline: where it is written, and how the root document reaches it."""
+
+    document: SchemaDocument  # the document the $ref is written in
+    path: reader.PathKey  # of the $ref member in that document
+    ref: str
+    target: str  # the document it refers to (no fragment)
+    error: Unresolvable
+    entry: (
+        reader.PathKey
+    )  # of the $ref of the root document through which ``document`` is reached (or ``path``)
+    via: str  # the reference (with its fragment) that led to ``document``; "" for the root itself
+
+
+def unresolved_refs(
+    root: SchemaDocument, registry: Registry, local: Mapping[str, SchemaDocument]
+) -> list[UnresolvedRef]:
+    """Every $ref of ``root``, and of the ``local`` documents (by URI) it reaches, that ``registry`` cannot
+    resolve; each document is walked once. ``local`` may grow while resolving (a retriever's documents)."""
+    found: list[UnresolvedRef] = []
+    queue: list[tuple[SchemaDocument, reader.PathKey, str]] = [(root, (), "")]
     seen = {root.uri}
     while queue:
-        document = queue.pop()
+        document, entry, via = queue.pop()
         for path, ref, base in _refs(document.contents, document.uri):
             target = urldefrag(urljoin(base, ref)).url
             try:
                 registry.resolver(base_uri=base).lookup(ref)
             except Unresolvable as error:
-                if isinstance(error, PointerToNowhere):
-                    reason = f"{target or document.uri} has nothing at #{urldefrag(ref).fragment}"
-                else:
-                    reason = retriever.why.get(target, "it cannot be resolved offline")
-                line, column = document.locate(path)
-                message = f"unresolved $ref {ref!r}: {reason}"
-                if document is not root:
-                    message += f" (needed by {root.file})"
-                message += f"; no {entity_type} entity is checked against this schema"
-                findings.append(
-                    Finding(
-                        ERROR,
-                        UNRESOLVED_REF,
-                        message,
-                        file=document.file,
-                        line=line,
-                        column=column,
-                        json_path=reader.to_json_pointer(path),
-                        category=CATEGORY_SCHEMA,
-                    )
-                )
+                found.append(UnresolvedRef(document, path, ref, target, error, entry or path, via))
                 continue
-            retrieved = retriever.documents.get(target)
-            if retrieved is not None and target not in seen:
+            reached = local.get(target)
+            if reached is not None and target not in seen:
                 seen.add(target)
-                queue.append(retrieved)
+                queue.append((reached, entry or path, urljoin(base, ref)))
+    return found
+
+
+def _unresolved_ref_findings(
+    root: SchemaDocument, registry: Registry, retriever: _Retriever, entity_type: str
+) -> list[Finding]:
+    """Every $ref of ``root`` and of the local documents it reaches that cannot be resolved, as findings."""
+    findings: list[Finding] = []
+    for unresolved in unresolved_refs(root, registry, retriever.documents):
+        document, ref, target = unresolved.document, unresolved.ref, unresolved.target
+        if isinstance(unresolved.error, PointerToNowhere):
+            reason = f"{target or document.uri} has nothing at #{urldefrag(ref).fragment}"
+        else:
+            reason = retriever.why.get(target, "it cannot be resolved offline")
+        line, column = document.locate(unresolved.path)
+        message = f"unresolved $ref {ref!r}: {reason}"
+        if document is not root:
+            message += f" (needed by {root.file})"
+        message += f"; no {entity_type} entity is checked against this schema"
+        findings.append(
+            Finding(
+                ERROR,
+                UNRESOLVED_REF,
+                message,
+                file=document.file,
+                line=line,
+                column=column,
+                json_path=reader.to_json_pointer(unresolved.path),
+                category=CATEGORY_SCHEMA,
+            )
+        )
     return findings
 
 
@@ -366,8 +405,8 @@ def load_catalog(
 ) -> Catalog:
     """The bundled schemas plus those under ``schema_paths``; problems found are in ``Catalog.problems``."""
     problems: list[Finding] = []
-    documents: list[tuple[str, _Document]] = []
-    supporting: list[_Document] = []
+    documents: list[tuple[str, SchemaDocument]] = []
+    supporting: list[SchemaDocument] = []
     for given in schema_paths:
         for path, named in _schema_files(Path(given)):
             loaded = _strict_json(path)
@@ -380,20 +419,10 @@ def load_catalog(
                 continue  # an example or another JSON file in the folder: not a schema
             if not isinstance(contents, dict):
                 message = "not a valid JSON Schema: a schema is a JSON object"
-                problems.append(
-                    Finding(
-                        ERROR,
-                        INVALID_SCHEMA,
-                        message,
-                        file=str(path),
-                        line=1,
-                        column=1,
-                        category=CATEGORY_SCHEMA,
-                    )
-                )
+                problems.append(_whole_file_problem(path, message))
                 continue
             uri = contents.get("$id") if isinstance(contents.get("$id"), str) else path.resolve().as_uri()
-            document = _Document(urldefrag(uri).url, contents, str(path), locate)
+            document = SchemaDocument(urldefrag(uri).url, contents, str(path), locate)
             problem = _meta_schema_problem(document)
             if problem is not None:
                 problems.append(problem)
@@ -408,17 +437,7 @@ def load_catalog(
                     "cannot tell which entity type this schema describes: give its 'type' property an "
                     "enum of one value, or an $id ending in /<Type>/schema.json"
                 )
-                problems.append(
-                    Finding(
-                        ERROR,
-                        INVALID_SCHEMA,
-                        message,
-                        file=str(path),
-                        line=1,
-                        column=1,
-                        category=CATEGORY_SCHEMA,
-                    )
-                )
+                problems.append(_whole_file_problem(path, message))
                 continue
             documents.append((entity_type, document))
     retriever = _Retriever(ref_map or {})
@@ -442,7 +461,7 @@ def load_catalog(
             )
             continue
         user_schemas[entity_type] = UserSchema(
-            entity_type, document, _unresolved_refs(document, registry, retriever, entity_type)
+            entity_type, document, _unresolved_ref_findings(document, registry, retriever, entity_type)
         )
         problems.extend(user_schemas[entity_type].unresolved)
     # Everything retrieved while checking goes into the registry the validators use: no lookup repeats.

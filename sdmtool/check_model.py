@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from sdmtool import build, forms, ngsild, reader, schemas
+from sdmtool import build, catalog, forms, ngsild, reader, schemas
 from sdmtool.findings import (
     CATEGORY_ENTITY,
     CATEGORY_INPUT,
@@ -43,6 +43,8 @@ from sdmtool.findings import (
 # The validator's own pieces: NGSI-LD and NGSI-v2 shape checks, schema errors explained and mapped back to
 # the paths as written. (By name: the package exports a function called `validate`.)
 from sdmtool.validate import (
+    PathTuple,
+    Problem,
     _check_ngsiv2,
     _check_normalized,
     _explain,
@@ -52,7 +54,6 @@ from sdmtool.validate import (
     _type_name,
 )
 
-PathTuple = tuple[str | int, ...]
 Locator = Callable[[PathTuple], tuple[int | None, int | None]]
 
 # Rule id -> (severity, what it checks). "error/warning" rules give warnings for the softer cases listed.
@@ -531,10 +532,14 @@ class _Schema:
     document: dict[str, Any]
     uri: str
     registry: Registry
+    shared: dict[str, catalog.SchemaDocument] = field(default_factory=dict)  # by URI, for $ref walks
     usable: bool = True  # every $ref resolves and the document is a valid JSON Schema
 
     def locate(self, path: PathTuple) -> tuple[int | None, int | None]:
         return self.file.entities[0].locate(path)
+
+    def as_document(self) -> catalog.SchemaDocument:
+        return catalog.SchemaDocument(self.uri, self.document, self.file.name, self.locate)
 
     def lookup(self, ref: str, base: str) -> tuple[Any, str, _Where | None]:
         """The target of ``ref`` met in document ``base``, the target's document URI and, when the target
@@ -569,7 +574,7 @@ def _follow(schema: _Schema, node: Any, where: _Where, base: str) -> tuple[Any, 
 # --- the schema rules --------------------------------------------------------------------------------
 
 
-def _load_schema(folder: Path, out: _Collector, shared: list[tuple[str, dict[str, Any]]]) -> _Schema | None:
+def _load_schema(folder: Path, out: _Collector, shared: list[catalog.SchemaDocument]) -> _Schema | None:
     path = folder / SCHEMA_FILE
     file = _read_json(path, out)
     if file is None:
@@ -582,22 +587,19 @@ def _load_schema(folder: Path, out: _Collector, shared: list[tuple[str, dict[str
     document = entity.value
     schema_id = document.get("$id")
     uri = schema_id if isinstance(schema_id, str) and schema_id else path.resolve().as_uri()
-    resources = [(shared_uri, DRAFT202012.create_resource(contents)) for shared_uri, contents in shared]
+    resources = [(other.uri, DRAFT202012.create_resource(other.contents)) for other in shared]
     resources.append((uri, DRAFT202012.create_resource(document)))
     registry = schemas.registry().with_resources(resources)
-    if _meta_schema().is_valid(document):
+    if next(catalog.meta_schema_errors(document, Draft202012Validator), None) is None:
         registry = registry.crawl()  # embedded $id and $anchor; a broken schema cannot be crawled
-    return _Schema(file, document, urldefrag(uri)[0], registry)
-
-
-def _meta_schema() -> Draft202012Validator:
-    """The JSON Schema 2020-12 metaschema, with formats asserted (a ``pattern`` must be a valid regex)."""
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=schemas.format_checker())
+    shared_by_uri = {urldefrag(other.uri).url: other for other in shared}
+    return _Schema(file, document, urldefrag(uri)[0], registry, shared_by_uri)
 
 
 def _check_schema_validity(schema: _Schema, out: _Collector) -> None:
-    """The JSON Schema 2020-12 metaschema (regular expressions compiled), then every ``$ref``."""
-    for error in _meta_schema().iter_errors(schema.document):
+    """The JSON Schema 2020-12 metaschema (regular expressions compiled), then every ``$ref`` (of
+    schema.json and of the subject's shared schemas it leads to), both as ``validate --schema`` checks."""
+    for error in catalog.meta_schema_errors(schema.document, Draft202012Validator):
         path = tuple(error.absolute_path)
         message = f"not a valid JSON Schema: {_leaf_message(error)}"
         out.add(
@@ -610,40 +612,23 @@ def _check_schema_validity(schema: _Schema, out: _Collector) -> None:
             category=CATEGORY_SCHEMA,
         )
         schema.usable = False
-    # Every $ref of schema.json, and those of the documents they lead to, once each.
-    seen: set[str] = set()
-    pending: list[tuple[Any, str, PathTuple, str]] = [(schema.document, schema.uri, (), "")]
-    while pending:
-        document, base, site, chain = pending.pop()
-        for path, node in _subschemas(document):
-            ref = node.get("$ref")
-            if not isinstance(ref, str):
-                continue
-            at = site or (*path, "$ref")
-            absolute = urljoin(base, ref)
-            try:
-                target, target_base, _ = schema.lookup(ref, base)
-            except Unresolvable:
-                where = f" (reached through {chain})" if chain else ""
-                message = (
-                    f"$ref {ref!r} cannot be resolved offline{where}: the examples are not validated "
-                    "against the schema"
-                )
-                out.add(
-                    "sdm.ref-unresolved",
-                    ERROR,
-                    message,
-                    schema.file.name,
-                    at,
-                    locate=schema.locate,
-                    category=CATEGORY_SCHEMA,
-                )
-                schema.usable = False
-                continue
-            if absolute in seen or target_base == schema.uri:
-                continue  # a place in schema.json itself is walked already
-            seen.add(absolute)
-            pending.append((target, target_base, at, absolute))
+    for unresolved in catalog.unresolved_refs(schema.as_document(), schema.registry, schema.shared):
+        # Reported at the $ref of schema.json that leads to it: the place a model's author can fix.
+        where = f" (reached through {unresolved.via})" if unresolved.via else ""
+        message = (
+            f"$ref {unresolved.ref!r} cannot be resolved offline{where}: the examples are not validated "
+            "against the schema"
+        )
+        out.add(
+            "sdm.ref-unresolved",
+            ERROR,
+            message,
+            schema.file.name,
+            unresolved.entry,
+            locate=schema.locate,
+            category=CATEGORY_SCHEMA,
+        )
+        schema.usable = False
 
 
 def _check_metadata(schema: _Schema, model: str, out: _Collector) -> None:
@@ -1005,36 +990,50 @@ def _check_key_values(
 def _check_ngsiv2_normalized(
     example: _Example, schema: _Schema | None, validator: Any, model: str, out: _Collector
 ) -> set[str]:
-    form = forms.NGSIV2_NORMALIZED
-    value = example.value
     _check_id_and_type(example, model, schema, out)
     _check_ngsiv2_identifiers(example, out)
-    broken: set[str] = set()
-    for problem in _check_ngsiv2(value):
-        example.add(out, problem.severity, problem.message, problem.path)
-        if problem.severity == ERROR and problem.code == "ngsiv2.attribute":
-            broken.add(str(problem.path[0]))
-    if validator is not None:
-        for problem in _schema_problems(value, form, broken, validator):
-            example.add(out, problem.severity, problem.message, problem.path)
-    return broken
+    return _check_shape_then_values(
+        example,
+        _check_ngsiv2(example.value),
+        lambda problem: problem.code == "ngsiv2.attribute",
+        forms.NGSIV2_NORMALIZED,
+        validator,
+        out,
+    )
 
 
 def _check_ngsild_normalized(
     example: _Example, schema: _Schema | None, validator: Any, model: str, out: _Collector
 ) -> set[str]:
-    form = forms.NORMALIZED
-    value = example.value
     _check_id_and_type(example, model, schema, out)
     _check_context(example, out)
-    facts = _facts(schema)
+    return _check_shape_then_values(
+        example,
+        _check_normalized(example.value, _facts(schema), model),
+        lambda problem: bool(problem.path) and problem.path[0] != "id",
+        forms.NORMALIZED,
+        validator,
+        out,
+    )
+
+
+def _check_shape_then_values(
+    example: _Example,
+    shape_problems: Iterable[Problem],
+    breaks_attribute: Callable[[Problem], bool],
+    form: str,
+    validator: Any,
+    out: _Collector,
+) -> set[str]:
+    """A normalized example's shape problems, then the schema's on the values. An attribute whose shape is
+    wrong (an error that ``breaks_attribute``) is reported once, by the shape rule; returns those."""
     broken: set[str] = set()
-    for problem in _check_normalized(value, facts, model):
+    for problem in shape_problems:
         example.add(out, problem.severity, problem.message, problem.path)
-        if problem.severity == ERROR and problem.path and problem.path[0] != "id":
+        if problem.severity == ERROR and breaks_attribute(problem):
             broken.add(str(problem.path[0]))
     if validator is not None:
-        for problem in _schema_problems(value, form, broken, validator):
+        for problem in _schema_problems(example.value, form, broken, validator):
             example.add(out, problem.severity, problem.message, problem.path)
     return broken
 
@@ -1179,24 +1178,25 @@ def _check_keys_declared(
 # --- a model folder, a subject folder ----------------------------------------------------------------
 
 
-def _shared_schemas(subject: Path, out: _Collector | None = None) -> list[tuple[str, dict[str, Any]]]:
+def _shared_schemas(subject: Path, out: _Collector | None = None) -> list[catalog.SchemaDocument]:
     """A subject's shared ``<subject>-schema.json`` files, under their ``$id``, for ``$ref`` resolution.
 
     Their problems are reported in subject mode (``out``); a single model only borrows them."""
     collector = out or _Collector(ModelCheck())
-    shared: list[tuple[str, dict[str, Any]]] = []
+    shared: list[catalog.SchemaDocument] = []
     for path in sorted(subject.glob("*-schema.json")):
         file = _read_json(path, collector)
         if file is None or not isinstance(file.entities[0].value, dict):
             continue
-        document = file.entities[0].value
-        schema_id = document.get("$id")
-        shared.append((schema_id if isinstance(schema_id, str) else path.resolve().as_uri(), document))
+        entity = file.entities[0]
+        schema_id = entity.value.get("$id")
+        uri = schema_id if isinstance(schema_id, str) else path.resolve().as_uri()
+        shared.append(catalog.SchemaDocument(uri, entity.value, file.name, entity.locate))
     return shared
 
 
 def _check_model_folder(
-    folder: Path, out: _Collector, shared: list[tuple[str, dict[str, Any]]]
+    folder: Path, out: _Collector, shared: list[catalog.SchemaDocument]
 ) -> _Schema | None:
     model = folder.resolve().name
     out.result.models += 1

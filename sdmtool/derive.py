@@ -318,13 +318,23 @@ def _key_values(entity_type: str, detected: bool = True) -> dict[str, Any]:
         for name, fact in schemas.attributes(entity_type).items()
         if name not in ngsild.ENTITY_MEMBERS
     }
+    # keyValues with an id that is no URI reads as NGSI-v2 keyValues.
     members = _entity_members(entity_type, unwrap=True)
-    # NGSI-LD ids are URIs; keyValues with another id reads as NGSI-v2 keyValues.
+    return _ngsild_root(entity_type, members, attributes, "NGSI-LD keyValues form", needs_attribute=False)
+
+
+def _ngsild_root(
+    entity_type: str,
+    members: dict[str, Any],
+    attributes: dict[str, Any],
+    form_label: str,
+    *,
+    needs_attribute: bool,
+) -> dict[str, Any]:
+    """The schema of an NGSI-LD form: its id an absolute URI, the NGSI-LD value defined for the attributes."""
     members["id"] = {"allOf": [_ABSOLUTE_URI, members["id"]]}
     definitions = {NGSILD_VALUE: _NGSILD_VALUE}
-    return _root(
-        entity_type, members, attributes, "NGSI-LD keyValues form", definitions, needs_attribute=False
-    )
+    return _root(entity_type, members, attributes, form_label, definitions, needs_attribute=needs_attribute)
 
 
 def key_values_schema(entity_type: str) -> dict[str, Any]:
@@ -386,11 +396,7 @@ def _normalized(entity_type: str, detected: bool = True) -> dict[str, Any]:
         if name not in ngsild.ENTITY_MEMBERS
     }
     members = _entity_members(entity_type, unwrap=False)
-    members["id"] = {"allOf": [_ABSOLUTE_URI, members["id"]]}
-    definitions = {NGSILD_VALUE: _NGSILD_VALUE}
-    return _root(
-        entity_type, members, attributes, "NGSI-LD normalized form", definitions, needs_attribute=detected
-    )
+    return _ngsild_root(entity_type, members, attributes, "NGSI-LD normalized form", needs_attribute=detected)
 
 
 def normalized_schema(entity_type: str) -> dict[str, Any]:

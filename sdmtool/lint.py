@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdmtool import forms, reader, schemas
-from sdmtool.findings import CATEGORY_INPUT, ERROR, WARNING, Finding, Severity
-from sdmtool.query import QuerySyntaxError, parse_query
+from sdmtool.findings import ERROR, WARNING, Finding, Severity
+from sdmtool.query import parse_query
+from sdmtool.subscription_checks import query_syntax_problem
+from sdmtool.validate import read_error_finding
 
 PathTuple = tuple[str | int, ...]
 Locator = Callable[[PathTuple], tuple[int | None, int | None]]
@@ -445,20 +447,20 @@ class _Linter:
         q = query.get("q")
         if not isinstance(q, str):
             return
-        try:
-            parsed = parse_query(q)
-        except QuerySyntaxError as error:
-            before = q[: error.position]
-            shown = before if len(before) <= 20 else "…" + before[-20:]
-            where = f"just after {shown!r}" if before else "at the start"
-            message = (
-                f"q of SubscriptionQuery {query.id} is not a valid NGSI-LD query: {error.message} at "
-                f"position {error.position} (0-based, {where})"
+        syntax_problem = query_syntax_problem(q)
+        if syntax_problem is not None:
+            # The validator's wording (position and caret excerpt), placed at the offending character.
+            message = f"SubscriptionQuery {query.id}: {syntax_problem.message}"
+            self.report(
+                ERROR,
+                "lint.query.syntax",
+                message,
+                query,
+                ("q",),
+                column_offset=syntax_problem.column_offset,
             )
-            # The column of the offending character, assuming the usual JSON escapes before it.
-            offset = len(json.dumps(before, ensure_ascii=False)) - 1
-            self.report(ERROR, "lint.query.syntax", message, query, ("q",), column_offset=offset)
             return
+        parsed = parse_query(q)
         schema_types = [name for name in dict.fromkeys(selected) if name in known]
         if not schema_types:
             return
@@ -654,18 +656,6 @@ class _Job:
 # --- inputs ------------------------------------------------------------------------------------------
 
 
-def _read_error_finding(error: reader.ReadError) -> Finding:
-    return Finding(
-        severity=ERROR,
-        code=f"input.{error.code}",
-        message=error.message,
-        file=error.source,
-        line=error.line,
-        column=error.column,
-        category=CATEGORY_INPUT,
-    )
-
-
 def _item_locator(item: reader.SourceEntity) -> Locator:
     return lambda path: item.locate(path)
 
@@ -676,7 +666,7 @@ def lint_items(items: Iterable[reader.Item | Mapping[str, Any]]) -> list[Finding
     unreadable: list[Finding] = []
     for position, item in enumerate(items):
         if isinstance(item, reader.ReadError):
-            unreadable.append(_read_error_finding(item))
+            unreadable.append(read_error_finding(item))
         elif isinstance(item, reader.SourceEntity):
             linter.add(item.value, source=item.source, index=item.index, locate=_item_locator(item))
         else:

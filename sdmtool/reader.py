@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -62,6 +62,29 @@ class _ScanError(Exception):
 _BRACKET = re.compile(r"\[(?:(\d+)|'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
 _DOT_NAME = re.compile(r"\.([^.\[]+)")
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def document_order(document: Any) -> dict[PathKey, int]:
+    """Every path of a document (objects and arrays), numbered in the order it is written."""
+    order: dict[PathKey, int] = {}
+    stack: list[tuple[PathKey, Any]] = [((), document)]
+    while stack:
+        path, node = stack.pop()
+        order[path] = len(order)
+        if isinstance(node, Mapping):
+            stack.extend(((*path, key), value) for key, value in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend(((*path, index), value) for index, value in reversed(list(enumerate(node))))
+    return order
+
+
+def written_rank(order: Mapping[PathKey, int], path: PathKey) -> int:
+    """Where ``path`` (or, when it is not written, its nearest written ancestor) stands in ``order``: findings
+    sorted by it come in the order of the document."""
+    for length in range(len(path), -1, -1):
+        if path[:length] in order:
+            return order[path[:length]]
+    return 0
 
 
 def parse_json_path(path: str | Sequence[str | int]) -> PathKey:
@@ -615,14 +638,40 @@ def _entities_of(
         problems = _duplicate_problems(segment, prefix) if duplicates_possible else []
         return SourceEntity(entity, text.name, entity_index, problems, segment, prefix, translate)
 
+    return entities_in(
+        value,
+        index,
+        make,
+        lambda path: _line_column_of(segment, path),
+        text.name,
+        single=lambda: _geojson_or_entity(value, text, segment, index, make),  # GeoJSON: JSON only
+    )
+
+
+# Builds the SourceEntity for a value at a path of the document, as the reader of each syntax does.
+MakeEntity = Callable[[Any, PathKey, int | None], SourceEntity]
+
+
+def entities_in(
+    value: Any,
+    index: int | None,
+    make: MakeEntity,
+    locate: Callable[[PathKey], tuple[int | None, int | None]],
+    source: str,
+    *,
+    document: int | None = None,
+    single: Callable[[], Iterator[Item]] | None = None,
+) -> Iterator[Item]:
+    """The entities of one parsed document (JSON or YAML): each element of an array, the ``data`` of a
+    notification (paths from the notification, ``/data/3``), else ``single()`` (default: one entity)."""
+
     def notified(position: PathKey, entity_index: int | None) -> Iterator[Item]:
-        """The entities of a notification's ``data``, with paths from the notification (``/data/3``)."""
         notification = value if not position else value[position[0]]
         data = notification.get("data")
         if not isinstance(data, list):
-            line, column = _line_column_of(segment, (*position, "data"))
+            line, column = locate((*position, "data"))
             message = "the data of a notification must be an array of entities"
-            yield ReadError(text.name, message, line, column, code="invalid-notification")
+            yield ReadError(source, message, line, column, code="invalid-notification", document=document)
             return
         for place, entity in enumerate(data):
             made = make(entity, (*position, "data", place), place if entity_index is None else entity_index)
@@ -636,10 +685,18 @@ def _entities_of(
                 yield from notified((position,), position)
             else:
                 yield make(item, (position,), position)
-        return
-    if is_notification(value):
+    elif is_notification(value):
         yield from notified((), index)
-        return
+    elif single is not None:
+        yield from single()
+    else:
+        yield make(value, (), index)
+
+
+def _geojson_or_entity(
+    value: Any, text: _Text, segment: _Segment, index: int | None, make: Callable[..., SourceEntity]
+) -> Iterator[Item]:
+    """A GeoJSON FeatureCollection's Features, a Feature's entity, or the value itself as one entity."""
     if isinstance(value, dict) and value.get("type") == "FeatureCollection" and "features" in value:
         features = value.get("features")
         if not isinstance(features, list):

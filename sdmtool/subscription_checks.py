@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sdmtool import forms, schemas
+from sdmtool import forms, reader, schemas
 from sdmtool.findings import ERROR, WARNING, Severity
 from sdmtool.query import QuerySyntaxError, compile_pattern, parse_query
 
@@ -46,7 +46,7 @@ SUBSCRIPTION_TYPES = frozenset(
 )
 
 # Members of a Subscription up to NGSI-LD 1.9 (clause 5.2.12), and the read-only ones a broker returns.
-_SUBSCRIPTION_MEMBERS = frozenset(
+SUBSCRIPTION_MEMBERS = frozenset(
     {
         "id",
         "type",
@@ -160,8 +160,8 @@ def check_subscription(
     time) decides whether ``expiresAt`` is in the past."""
     checker = _Checker(full=True, now=now)
     checker.run(payload)
-    order = _document_order(payload)
-    return sorted(checker.problems, key=lambda problem: _rank(order, problem.path))
+    order = reader.document_order(payload)
+    return sorted(checker.problems, key=lambda problem: reader.written_rank(order, problem.path))
 
 
 def check_subscription_query(
@@ -242,26 +242,6 @@ def _type_name(value: Any) -> str:
 def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _document_order(document: Any) -> dict[PathTuple, int]:
-    order: dict[PathTuple, int] = {}
-    stack: list[tuple[PathTuple, Any]] = [((), document)]
-    while stack:
-        path, node = stack.pop()
-        order[path] = len(order)
-        if isinstance(node, Mapping):
-            stack.extend(((*path, key), value) for key, value in reversed(list(node.items())))
-        elif isinstance(node, list):
-            stack.extend(((*path, index), value) for index, value in reversed(list(enumerate(node))))
-    return order
-
-
-def _rank(order: Mapping[PathTuple, int], path: PathTuple) -> int:
-    for length in range(len(path), -1, -1):
-        if path[:length] in order:
-            return order[path[:length]]
-    return 0
 
 
 # --- the checks ---------------------------------------------------------------------------------------
@@ -383,7 +363,7 @@ class _Checker:
     def run(self, document: Mapping[str, Any]) -> None:
         if self.full:
             self.unknown_members(
-                document, _SUBSCRIPTION_MEMBERS, (), "an NGSI-LD Subscription (clause 5.2.12)"
+                document, SUBSCRIPTION_MEMBERS, (), "an NGSI-LD Subscription (clause 5.2.12)"
             )
             if "id" in document and document["id"] is not None:
                 self.uri(document["id"], ("id",), "the subscription id")

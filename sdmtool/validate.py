@@ -544,19 +544,6 @@ def _non_json(entity: Any) -> list[Problem]:
 # --- one entity --------------------------------------------------------------------------------------
 
 
-def _document_order(entity: Any) -> dict[PathTuple, int]:
-    order: dict[PathTuple, int] = {}
-    stack: list[tuple[PathTuple, Any]] = [((), entity)]
-    while stack:
-        path, node = stack.pop()
-        order[path] = len(order)
-        if isinstance(node, dict):
-            stack.extend(((*path, key), value) for key, value in reversed(list(node.items())))
-        elif isinstance(node, list):
-            stack.extend(((*path, index), value) for index, value in reversed(list(enumerate(node))))
-    return order
-
-
 def _written_path(entity: Mapping[str, Any], path: PathTuple, form: str) -> PathTuple:
     """Path in the document as written for a path in its keyValues reduction."""
     if form in (forms.NORMALIZED, forms.CONCISE):
@@ -764,43 +751,13 @@ def check_entity(
         problems.extend(_subscription_query_problems(entity, chosen, broken, problems))
     problems = list({(p.severity, p.code, p.message, p.path): p for p in problems}.values())
     if len(problems) > 1:
-        order = _document_order(entity)
-
-        def rank(problem: Problem) -> int:
-            for length in range(len(problem.path), -1, -1):
-                if problem.path[:length] in order:
-                    return order[problem.path[:length]]
-            return 0
-
-        problems.sort(key=rank)
+        order = reader.document_order(entity)
+        problems.sort(key=lambda problem: reader.written_rank(order, problem.path))
     return problems, chosen
 
 
 # Findings about the schemas rather than the data: exit code 3.
 _SCHEMA_CODES = frozenset({UNRESOLVED_REF})
-
-
-def _findings(
-    entity: Any,
-    *,
-    form: str | None,
-    source: str | None,
-    index: int | None,
-    locate: Locator | None,
-    check_json: bool = True,
-    catalog: Catalog = BUNDLED,
-    item: reader.SourceEntity | None = None,
-) -> list[Finding]:
-    return _entity_findings(
-        entity,
-        form=form,
-        source=source,
-        index=index,
-        locate=locate,
-        check_json=check_json,
-        catalog=catalog,
-        item=item,
-    )[0]
 
 
 def _entity_findings(
@@ -865,7 +822,8 @@ def _file_name_problems(source: str, entity: Any, chosen: str) -> list[Problem]:
     return [Problem(WARNING, "form.file-name", message, ())]
 
 
-def _read_error_finding(error: reader.ReadError) -> Finding:
+def read_error_finding(error: reader.ReadError) -> Finding:
+    """An input that cannot be read, as the finding every command reports for it (exit code 2)."""
     return Finding(
         severity=ERROR,
         code=f"input.{error.code}",
@@ -897,7 +855,7 @@ def validate_items(
     gate = fast.Gate(form, user_type=catalog.is_user)
     for item in items:
         if isinstance(item, reader.ReadError):
-            yield _read_error_finding(item)
+            yield read_error_finding(item)
             continue
         proven = gate.proven_form(item)
         if proven is not None:  # nothing to report: the full check below would say the same
@@ -965,7 +923,9 @@ def validate(
     catalog = _catalog(schemas, ref_map)
     if isinstance(obj_or_path, Mapping):
         entity = dict(obj_or_path)
-        found = _findings(entity, form=chosen, source=None, index=None, locate=None, catalog=catalog)
+        found, _ = _entity_findings(
+            entity, form=chosen, source=None, index=None, locate=None, catalog=catalog
+        )
         return [*catalog.problems, *found]
     if isinstance(obj_or_path, str | os.PathLike):
         return list(validate_items(reader.read([obj_or_path]), form=chosen, catalog=catalog))
@@ -987,9 +947,10 @@ def validate(
             findings.extend(validate_items(reader.read([item]), form=chosen, catalog=quiet))
         else:
             entity = dict(item) if isinstance(item, Mapping) else item
-            findings.extend(
-                _findings(entity, form=chosen, source=None, index=index, locate=None, catalog=catalog)
+            found, _ = _entity_findings(
+                entity, form=chosen, source=None, index=index, locate=None, catalog=catalog
             )
+            findings.extend(found)
     return findings
 
 

@@ -28,7 +28,7 @@ from sdmtool.reader import (
     PathKey,
     ReadError,
     SourceEntity,
-    is_notification,
+    entities_in,
     to_json_pointer,
 )
 
@@ -268,30 +268,8 @@ def _document_entities(name: str, node: Node, document: int | None) -> Iterator[
             _positions=lambda path: _nearest(positions, path),
         )
 
-    def notified(position: PathKey, index: int | None) -> Iterator[Item]:
-        notification = value if not position else value[position[0]]
-        data = notification.get("data")
-        if not isinstance(data, list):
-            line, column = _nearest(positions, (*position, "data"))
-            message = "the data of a notification must be an array of entities"
-            yield ReadError(name, message, line, column, code="invalid-notification", document=document)
-            return
-        for place, entity in enumerate(data):
-            made = make(entity, (*position, "data", place), place if index is None else index)
-            made.pointer_prefix = f"/data/{place}"
-            made.in_notification = True
-            yield made
-
-    if isinstance(value, list):
-        for position, item in enumerate(value):
-            if is_notification(item):
-                yield from notified((position,), position)
-            else:
-                yield make(item, (position,), position)
-    elif is_notification(value):
-        yield from notified((), None)
-    else:
-        yield make(value, (), None)
+    # YAML has no GeoJSON reading: a value that is no array or notification is one entity.
+    yield from entities_in(value, None, make, lambda path: _nearest(positions, path), name, document=document)
 
 
 def _holds_entities(node: Node) -> bool:

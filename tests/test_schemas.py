@@ -12,10 +12,9 @@ from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
 from sdmtool import resources, schemas
+from sdmtool.check_model import description_problems
 
 MODELS = schemas.entity_types()
-KINDS = {"Property", "GeoProperty", "Relationship", "LanguageProperty", "ListProperty"}
-KEYED_PIECES = ("Model:", "Units:", "Enum:", "Privacy:", "Multilingual")
 
 
 def example(entity_type: str) -> dict[str, Any]:
@@ -140,23 +139,13 @@ def test_member_names_cover_nested_and_items() -> None:
 
 
 def grammar_problems(description: Any) -> list[str]:
-    if not isinstance(description, str):
-        return ["no description"]
-    problems = []
-    if len(description) < 15:
-        problems.append("shorter than 15 characters")
-    pieces = description.split(". ")
-    if not any(piece in KINDS for piece in pieces):
-        problems.append("no piece is an NGSI kind")
-    if pieces[0] not in KINDS:
-        problems.append("the NGSI kind is not the first piece")
-    for piece in pieces:
-        if piece.startswith(KEYED_PIECES):
-            key = next(k for k in KEYED_PIECES if piece.startswith(k))
-            if key == "Multilingual":
-                problems.append("Multilingual is outside the safe subset")
-            elif not (piece[len(key) : len(key) + 1] == "'" and piece.endswith("'")):
-                problems.append(f"{key} piece not quoted as {key}'...': {piece!r}")
+    """Everything check-model says about a description (its warnings too: the kind must come first), plus
+    the safe subset our schemas keep to: no Multilingual piece."""
+    problems = [message for _, message in description_problems(description)]
+    if isinstance(description, str) and any(
+        piece.startswith("Multilingual") for piece in description.split(". ")
+    ):
+        problems.append("Multilingual is outside the safe subset")
     return problems
 
 

@@ -220,7 +220,9 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    style = '"' if resolve_plain(text) != text or text != text.strip() else None
+    # PyYAML reads a raw NEL, LS or PS as a line break (YAML 1.1) and folds it: escape them (double quotes).
+    breaks = any(char in text for char in "\x85\u2028\u2029")
+    style = '"' if resolve_plain(text) != text or text != text.strip() or breaks else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sdmtool.ngsild import SYSTEM_TIMESTAMPS
 from sdmtool.query import Query, QuerySyntaxError, Regex, normalized_resolver, parse_query
+from sdmtool.subscription_checks import SUBSCRIPTION_MEMBERS
 
 from .entities import TermMap, check_name, is_datetime, is_uri, parse_type_selector, types_match
 from .errors import bad_request, not_supported
@@ -29,23 +30,6 @@ FORMATS = {
 }
 ACCEPTS = ("application/json", "application/ld+json")
 
-# Members this broker accepts; the portable subset of ngsi-ld-notes §2 plus a few harmless ones.
-_KNOWN_MEMBERS = frozenset(
-    {
-        "id",
-        "type",
-        "subscriptionName",
-        "description",
-        "entities",
-        "watchedAttributes",
-        "q",
-        "isActive",
-        "notification",
-        "expiresAt",
-        "throttling",
-        "@context",
-    }
-)
 # Members that exist in NGSI-LD but that this broker does not implement: refuse rather than ignore them,
 # because silently dropping e.g. geoQ would notify for entities the client did not ask about.
 _UNSUPPORTED_MEMBERS = frozenset(
@@ -68,6 +52,9 @@ _UNSUPPORTED_MEMBERS = frozenset(
 )
 # Read-only members a client may echo back (e.g. after GET): ignored on input.
 _READ_ONLY = frozenset({"status"}) | SYSTEM_TIMESTAMPS
+# Members this broker accepts: every other Subscription member of NGSI-LD (the portable subset of
+# ngsi-ld-notes §2 plus a few harmless ones). The list of members is sdmtool's, so both agree on it.
+_KNOWN_MEMBERS = SUBSCRIPTION_MEMBERS - _UNSUPPORTED_MEMBERS - _READ_ONLY
 _NOTIFICATION_MEMBERS = frozenset({"attributes", "format", "endpoint", "sysAttrs", "showChanges"})
 _NOTIFICATION_READ_ONLY = frozenset(
     {"status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure"}
