@@ -342,6 +342,33 @@ def validate_dump(dump_path: Path) -> int:
     return len({f["index"] for f in report["findings"] if f["severity"] == "error"})
 
 
+# What a demo run writes in its folder. A rerun starts from none of them: with the previous broker database,
+# the same images would be upserted unchanged and, rightly, notify nobody.
+_RUN_FILES = (
+    "broker.sqlite",
+    "broker.sqlite-wal",
+    "broker.sqlite-shm",
+    "broker.log",
+    "runtime.log",
+    "broker-dump.json",
+)
+
+
+def _clear_previous_run(folder: Path) -> bool:
+    """Removes the files a previous run wrote in ``folder`` (only those); True when there were some."""
+    found = False
+    for name in _RUN_FILES:
+        path = folder / name
+        if path.is_file():
+            path.unlink()
+            found = True
+    images = folder / "images"
+    if images.is_dir():
+        shutil.rmtree(images)
+        found = True
+    return found
+
+
 def run_demo(
     *,
     count: int = 200,
@@ -357,6 +384,8 @@ def run_demo(
     keep = workdir is not None
     folder = workdir or Path(tempfile.mkdtemp(prefix="sdm-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if _clear_previous_run(folder):
+        say(f"removed the files of a previous demo run in {folder}")
     try:
         summary = asyncio.run(_run(count, rate, timeout, folder, say))
         if not summary.ok:

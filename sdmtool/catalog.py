@@ -31,13 +31,14 @@ from referencing.exceptions import NoSuchResource, PointerToNowhere, Unresolvabl
 from referencing.jsonschema import DRAFT202012
 
 from sdmtool import reader, schemas
-from sdmtool.findings import CATEGORY_SCHEMA, ERROR, WARNING, Finding
+from sdmtool.findings import CATEGORY_INPUT, CATEGORY_SCHEMA, ERROR, WARNING, Finding
 
 Locate = Callable[[Sequence[str | int]], tuple[int | None, int | None]]
 
 INVALID_SCHEMA = "schema.invalid-schema"
 UNRESOLVED_REF = "schema.unresolved-ref"
 DUPLICATE_TYPE = "schema.duplicate-type"
+NO_SCHEMA = "input.no-schema"
 SCHEMA_FILE = "schema.json"
 # Keywords whose values are data, not schemas: a "$ref" member in them is no reference.
 _DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default"})
@@ -408,6 +409,7 @@ def load_catalog(
     documents: list[tuple[str, SchemaDocument]] = []
     supporting: list[SchemaDocument] = []
     for given in schema_paths:
+        found_before = len(problems) + len(documents) + len(supporting)
         for path, named in _schema_files(Path(given)):
             loaded = _strict_json(path)
             if isinstance(loaded, Finding):
@@ -440,6 +442,10 @@ def load_catalog(
                 problems.append(_whole_file_problem(path, message))
                 continue
             documents.append((entity_type, document))
+        if Path(given).is_dir() and len(problems) + len(documents) + len(supporting) == found_before:
+            # A mistyped folder would otherwise validate against the bundled schemas alone, in silence.
+            message = "no JSON Schema in this folder (a schema.json, or a *.json that declares $schema)"
+            problems.append(Finding(ERROR, NO_SCHEMA, message, file=str(given), category=CATEGORY_INPUT))
     retriever = _Retriever(ref_map or {})
     bundled = schemas.registry()
     registry: Registry = Registry(retrieve=retriever).with_resources(  # type: ignore[call-arg]

@@ -234,9 +234,11 @@ class _Case:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _case_name(source: str, index: int | None, entity_id: str | None) -> str:
+def _case_name(source: str, document: int | None, index: int | None, entity_id: str | None) -> str:
     if entity_id:
         return entity_id
+    if document is not None:
+        source = f"{source}[{document}]"  # a YAML document, as locations show it
     return f"{source}[{index}]" if index is not None else source
 
 
@@ -245,9 +247,9 @@ def _junit_suites(findings: Sequence[Finding], summary: Summary) -> dict[str, di
     suites: dict[str, dict[Any, _Case]] = {name: {} for name in summary.inputs}
     for entity in summary.checked:
         cases = suites.setdefault(entity.source, {})
-        cases.setdefault(
-            ("entity", entity.index), _Case(_case_name(entity.source, entity.index, entity.entity_id))
-        )
+        key = ("entity", entity.document, entity.index)
+        name = _case_name(entity.source, entity.document, entity.index, entity.entity_id)
+        cases.setdefault(key, _Case(name))
     for finding in findings:
         source = finding.file or "<input>"
         cases = suites.setdefault(source, {})
@@ -255,8 +257,8 @@ def _junit_suites(findings: Sequence[Finding], summary: Summary) -> dict[str, di
             key: Any = ("input",)
             name = source
         else:
-            key = ("entity", finding.index)
-            name = _case_name(source, finding.index, finding.entity_id)
+            key = ("entity", finding.document, finding.index)
+            name = _case_name(source, finding.document, finding.index, finding.entity_id)
         cases.setdefault(key, _Case(name)).findings.append(finding)
     for cases in suites.values():
         # An id met twice in one input (the same entity in two NDJSON lines): tell the cases apart.
@@ -264,8 +266,8 @@ def _junit_suites(findings: Sequence[Finding], summary: Summary) -> dict[str, di
         for case in cases.values():
             seen[case.name] = seen.get(case.name, 0) + 1
         for key, case in cases.items():
-            if seen[case.name] > 1 and key[0] == "entity" and key[1] is not None:
-                case.name = f"{case.name} [{key[1]}]"
+            if seen[case.name] > 1 and key[0] == "entity" and key[1:] != (None, None):
+                case.name = f"{case.name} [{':'.join(str(part) for part in key[1:] if part is not None)}]"
     return suites
 
 
@@ -362,6 +364,8 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "input.file-not-found": "The input does not exist.",
     "input.bad-path": "The input path is not valid.",
     "input.no-input": "No JSON input was found.",
+    "input.no-entities": "The inputs held no entity: nothing was validated.",
+    "input.no-schema": "A --schema folder holds no JSON Schema.",
     "input.not-entity": "A JSON Schema document, not an entity: skipped.",
     "input.invalid-yaml": "The input is not valid YAML, or holds what JSON cannot (a tag, NaN, a cycle...).",
     "input.invalid-notification": "The data of a notification is not an array of entities.",

@@ -33,6 +33,8 @@ from sdmtool.findings import (
 )
 
 PathTuple = tuple[str | int, ...]
+
+NO_ENTITIES = "input.no-entities"
 Locator = Callable[[str], tuple[int | None, int | None]]
 
 FORM_CHOICES = ("auto", *forms.FORMS, *forms.FORM_ALIASES)
@@ -853,7 +855,9 @@ def validate_items(
     yield from catalog.problems
     form = forms.canonical_form(form) if form else form
     gate = fast.Gate(form, user_type=catalog.is_user)
+    read = 0  # entities and read errors: with none, the run checked nothing and must say so
     for item in items:
+        read += 1
         if isinstance(item, reader.ReadError):
             yield read_error_finding(item)
             continue
@@ -893,6 +897,11 @@ def validate_items(
         if on_entity is not None:
             on_entity(item, chosen)
         yield from found
+    if not read:
+        # An empty array, a broker that answered [] (a query without the right Link header), only
+        # non-entity files: a CI gate must not pass that in silence.
+        message = "no entity in the input: nothing was validated"
+        yield Finding(WARNING, NO_ENTITIES, message, category=CATEGORY_INPUT)
 
 
 def _check_form(form: str | None) -> str | None:

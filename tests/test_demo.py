@@ -63,3 +63,17 @@ def test_the_demo_counts_invalid_entities_with_sdmtool(tmp_path: Path) -> None:
         )
     )
     assert validate_dump(dump) == 2
+
+
+def test_a_rerun_in_the_same_folder_starts_afresh(tmp_path: Path) -> None:
+    # The second run must not reuse the first one's broker database (its unchanged upserts notify nobody).
+    (tmp_path / "notes.txt").write_text("mine")
+    command = [sys.executable, "-m", "reference_runtime.cli", "demo", "--json", "--count", "5"]
+    for _ in range(2):
+        result = subprocess.run(
+            [*command, "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert json.loads(result.stdout)["predicted"] == 5
+    assert (tmp_path / "notes.txt").read_text() == "mine"  # only the demo's own files are removed
+    assert len(list((tmp_path / "images").glob("*.png"))) == 5

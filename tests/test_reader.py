@@ -256,8 +256,9 @@ def test_unlistable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
 def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text("[]")
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty.json")])
-    assert result.exit_code == EXIT_OK
-    assert "0 entities in 1 input: all valid" in result.output
+    assert result.exit_code == EXIT_OK  # a warning: nothing was checked
+    assert "warning: no entity in the input: nothing was validated [input.no-entities]" in result.output
+    assert "0 entities in 1 input: 0 errors, 1 warning" in result.output
 
 
 def test_cli_control_characters_stay_on_one_line(tmp_path: Path) -> None:

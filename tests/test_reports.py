@@ -534,3 +534,20 @@ def test_junit_run_is_named_after_the_command(
     result = runner.invoke(main, [command, "--format", "junit", inputs["valid"]])
     assert result.exit_code == {"validate": 0, "lint": 1}[command], result.output
     assert check_junit(result.output).get("name") == f"sdmtool {command}"
+
+
+def test_junit_has_a_case_per_yaml_document(runner: CliRunner, tmp_path: Path) -> None:
+    dump = tmp_path / "entities.yaml"
+    dump.write_text(
+        "id: urn:ngsi-ld:MLModel:a\ntype: MLModel\n---\n"
+        "id: urn:ngsi-ld:MLModel:b\ntype: MLModel\nversion: 12\n---\n"
+        "type: MLModel\nversion: '3'\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["validate", "--format", "junit", str(dump)])
+    assert result.exit_code == 1, result.output
+    cases = {case.get("name"): case for case in check_junit(result.output).iter("testcase")}
+    assert list(cases) == ["urn:ngsi-ld:MLModel:a", "urn:ngsi-ld:MLModel:b", f"{dump}[2]"]
+    assert len(cases["urn:ngsi-ld:MLModel:a"]) == 0  # valid: passes
+    assert [f.get("type") for f in cases["urn:ngsi-ld:MLModel:b"]] == ["schema.type"]
+    assert [f.get("type") for f in cases[f"{dump}[2]"]] == ["schema.required"]

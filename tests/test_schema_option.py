@@ -236,3 +236,15 @@ def test_a_user_schema_replaces_the_bundled_one(tmp_path: Path) -> None:
     assert validate(entity) == []
     (finding,) = validate(entity, schemas=[schema])
     assert (finding.code, finding.json_path) == ("schema.pattern", "/version")
+
+
+def test_a_schema_folder_without_schemas_is_a_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "example.json").write_text('{"id": "urn:ngsi-ld:X:1", "type": "X"}')  # data, not a schema
+    catalog = load_catalog([folder])
+    problems = [(f.code, f.file, f.category) for f in catalog.problems]
+    assert problems == [("input.no-schema", str(folder), "input")]
+    result = CliRunner().invoke(main, ["validate", "--schema", str(folder), str(folder / "example.json")])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"{folder}: error: no JSON Schema in this folder" in result.output

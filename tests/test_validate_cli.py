@@ -678,3 +678,17 @@ def test_schema_documents_beside_examples_are_skipped_not_failed() -> None:
     result = runner.invoke(main, ["validate", str(resources.schemas_dir())])
     assert result.exit_code == 0, result.output
     assert "a JSON Schema document, not an entity: skipped" in result.output
+
+
+@pytest.mark.parametrize("text", ["[]", '{"type": "Notification", "data": []}'])
+def test_no_entity_at_all_is_a_warning(text: str) -> None:
+    # A broker query without its Link header answers []: the gate must say it checked nothing.
+    result = CliRunner().invoke(main, ["validate", "--format", "json", "-"], input=text)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [(f["severity"], f["code"]) for f in report["findings"]] == [("warning", "input.no-entities")]
+
+
+def test_no_warning_when_entities_were_read() -> None:
+    result = CliRunner().invoke(main, ["validate", "-"], input='[{"id": "urn:ngsi-ld:MLModel:1"}]')
+    assert "input.no-entities" not in result.output
