@@ -184,7 +184,13 @@ def entity_type_of(schema: Mapping[str, Any], file: Path) -> str | None:
 def meta_schema_errors(contents: Any, dialect: type[Validator] | None = None) -> Iterator[ValidationError]:
     """Where a schema breaks the metaschema of ``dialect`` (default: the dialect it names, 2020-12 when it
     names none we know), formats asserted as for the entities (a ``pattern`` must be a valid regex)."""
-    cls = dialect or validators.validator_for(contents, default=Draft202012Validator)
+    named = contents.get("$schema") if isinstance(contents, dict) else None
+    # A $schema that is no string names no dialect: the 2020-12 metaschema then reports it.
+    cls = dialect or (
+        validators.validator_for(contents, default=Draft202012Validator)
+        if isinstance(named, str)
+        else Draft202012Validator
+    )
     return cls(cls.META_SCHEMA, format_checker=schemas.format_checker()).iter_errors(contents)
 
 

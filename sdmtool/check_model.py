@@ -49,9 +49,9 @@ from sdmtool.validate import (
     _check_normalized,
     _explain,
     _leaf_message,
-    _schema_problems,
     _show,
     _type_name,
+    guarded_schema_problems,
 )
 
 Locator = Callable[[PathTuple], tuple[int | None, int | None]]
@@ -565,6 +565,10 @@ def _follow(schema: _Schema, node: Any, where: _Where, base: str) -> tuple[Any, 
             node, target_base, local = schema.lookup(ref, base)
         except Unresolvable:
             return None
+        except (TypeError, AttributeError, ValueError):
+            # The resolver walks the schema's subschemas: one that breaks the metaschema (reported as
+            # such) can make it fail. The $ref is then left unfollowed.
+            return None
         where = local if local is not None else _Where(where.path, urljoin(base, ref))
         base = target_base
         hops += 1
@@ -612,6 +616,8 @@ def _check_schema_validity(schema: _Schema, out: _Collector) -> None:
             category=CATEGORY_SCHEMA,
         )
         schema.usable = False
+    if not schema.usable:
+        return  # the $refs of a schema that breaks the metaschema cannot be walked safely
     for unresolved in catalog.unresolved_refs(schema.as_document(), schema.registry, schema.shared):
         # Reported at the $ref of schema.json that leads to it: the place a model's author can fix.
         where = f" (reached through {unresolved.via})" if unresolved.via else ""
@@ -961,7 +967,12 @@ def _check_context(example: _Example, out: _Collector) -> None:
 
 
 def _schema_errors(validator: Any, instance: Any) -> Iterator[tuple[PathTuple, str]]:
-    for error in validator.iter_errors(instance):
+    try:
+        errors = list(validator.iter_errors(instance))
+    except RecursionError:
+        yield (), "the schema refers to itself without end (a $ref loop): the example cannot be validated"
+        return
+    for error in errors:
         for path, _code, message in _explain(error):
             yield path, message
 
@@ -1033,7 +1044,8 @@ def _check_shape_then_values(
         if problem.severity == ERROR and breaks_attribute(problem):
             broken.add(str(problem.path[0]))
     if validator is not None:
-        for problem in _schema_problems(example.value, form, broken, validator):
+        model = _string_member(example.value, "type") or "model's"
+        for problem in guarded_schema_problems(example.value, form, broken, validator, model):
             example.add(out, problem.severity, problem.message, problem.path)
     return broken
 

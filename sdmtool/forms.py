@@ -368,9 +368,21 @@ def from_ngsiv2_normalized(entity: dict[str, Any]) -> dict[str, Any]:
 # --- form detection: an ordered list of recognisers, first match wins --------------------------------
 
 
+def _written_typed(member: Any) -> bool:
+    """An attribute written with a ``type`` member (its instances, for a list): what normalized form does for
+    every attribute, and concise form may do for some (a wrong kind still counts: it is a normalized typo)."""
+    if isinstance(member, list):
+        return bool(member) and all(isinstance(item, dict) and "type" in item for item in member)
+    return isinstance(member, dict) and "type" in member
+
+
 def _looks_normalized(entity: Mapping[str, Any]) -> bool:
+    """Some attribute is an NGSI-LD instance and every attribute is written typed. An entity that mixes
+    typed and bare attributes is concise (clause 4.5.3 lets concise form keep the type of some)."""
     attributes = [member for name, member in entity.items() if name not in ENTITY_MEMBERS]
-    return any(is_instance(member) or is_multi_instance(member) for member in attributes)
+    return any(is_instance(member) or is_multi_instance(member) for member in attributes) and all(
+        _written_typed(member) for member in attributes
+    )
 
 
 # NGSI-v2 attribute types (NGSI-v2 specification, "Special attribute types", and the SDM rules).

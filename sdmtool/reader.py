@@ -1016,4 +1016,4 @@ def read(
         if isinstance(data, ReadError):
             yield data
         else:
-            yield from read_bytes(name, data, found_in_folder=name not in named)
+            yield from read_bytes(name, data, found_in_folder=item != STDIN and name not in named)

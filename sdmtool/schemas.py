@@ -164,14 +164,20 @@ def resolve(node: dict[str, Any], resolver: Resolver[Any]) -> tuple[dict[str, An
 
 
 def _merged_properties(
-    node: dict[str, Any], resolver: Resolver[Any]
+    node: dict[str, Any], resolver: Resolver[Any], seen: frozenset[int] = frozenset()
 ) -> Iterator[tuple[str, dict[str, Any], Resolver[Any]]]:
-    """(name, subschema, resolver for it) of the properties a schema node declares, through allOf and $ref."""
+    """(name, subschema, resolver for it) of the properties a schema node declares, through allOf and $ref.
+    A node met again on the way down (an allOf that leads back to itself) adds nothing new: not followed."""
     node, resolver = resolve(node, resolver)
-    for name, sub in (node.get("properties") or {}).items():
+    if id(node) in seen or not isinstance(node, dict):
+        return
+    seen = seen | {id(node)}
+    properties = node.get("properties")
+    for name, sub in (properties if isinstance(properties, dict) else {}).items():
         yield name, sub, resolver
-    for part in node.get("allOf") or ():
-        yield from _merged_properties(part, resolver)
+    parts = node.get("allOf")
+    for part in parts if isinstance(parts, list) else ():
+        yield from _merged_properties(part, resolver, seen)
 
 
 def _schema_uri(entity_type: str) -> str:

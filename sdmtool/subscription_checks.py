@@ -599,7 +599,7 @@ class _Checker:
                     f"notification.{name} cannot be combined with notification.attributes: keep one of them"
                 )
                 self.report(ERROR, "subscription.conflict", message, (*path, name))
-        if "pick" in listed and "omit" in listed:
+        if "pick" in listed and "omit" in listed and isinstance(value["omit"], list):
             for index, member in enumerate(value["omit"]):
                 if member in listed["pick"]:
                     message = f"{member!r} is both picked and omitted: name it in one of pick or omit"

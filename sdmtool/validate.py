@@ -644,16 +644,47 @@ def _subscription_query_problems(
             yield Problem(check.severity, check.code, check.message, path, check.column_offset)
 
 
+# Data nested deeper than this is what exhausts the validator's recursion, rather than the schema.
+_DEEP_DATA = 200
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def guarded_schema_problems(
+    entity: Mapping[str, Any], form: str, broken: set[str], validator: Any, entity_type: str
+) -> list[Problem]:
+    """:func:`_schema_problems`, with what stops a validation run reported as a finding: a $ref that fails
+    to resolve while validating (one the up-front check could not foresee), a $ref loop in the schema, or
+    data nested too deep to validate. Never reported as data errors they are not."""
+    try:
+        return list(_schema_problems(entity, form, broken, validator))
+    except Unresolvable as error:
+        message = f"unresolved $ref in the {entity_type} schema ({error}): not checked against it"
+        return [Problem(ERROR, UNRESOLVED_REF, message, ())]
+    except RecursionError:
+        depth = _depth(entity)
+        if depth > _DEEP_DATA:
+            message = f"nested {depth} levels deep: too deep to validate against the {entity_type} schema"
+            return [Problem(ERROR, "json.too-deep", message, ())]
+        message = f"the {entity_type} schema refers to itself without end (a $ref loop): not checked"
+        return [Problem(ERROR, RECURSIVE_REF, message, ())]
+
+
 def _catalog_schema_problems(
     entity: Mapping[str, Any], form: str, broken: set[str], catalog: Catalog, entity_type: str
 ) -> Iterator[Problem]:
-    """Schema errors against the catalog's schema for the type; a $ref that fails to resolve while
-    validating (one the up-front check could not foresee) is reported as such, never as data errors."""
-    try:
-        yield from list(_schema_problems(entity, form, broken, catalog.validator(entity_type)))
-    except Unresolvable as error:
-        message = f"unresolved $ref in the {entity_type} schema ({error}): not checked against it"
-        yield Problem(ERROR, UNRESOLVED_REF, message, ())
+    """Schema errors against the catalog's schema for the type (see :func:`guarded_schema_problems`)."""
+    yield from guarded_schema_problems(entity, form, broken, catalog.validator(entity_type), entity_type)
 
 
 def check_entity(
@@ -759,7 +790,8 @@ def check_entity(
 
 
 # Findings about the schemas rather than the data: exit code 3.
-_SCHEMA_CODES = frozenset({UNRESOLVED_REF})
+RECURSIVE_REF = "schema.recursive-ref"
+_SCHEMA_CODES = frozenset({UNRESOLVED_REF, RECURSIVE_REF})
 
 
 def _entity_findings(

@@ -626,3 +626,14 @@ def test_query_syntax_problem_never_raises(q: str) -> None:
         assert problem.code == "query.syntax"
         assert "‸" in problem.message
         assert problem.column_offset >= 1
+
+
+def test_pick_and_omit_of_the_wrong_type_do_not_crash() -> None:
+    # Found by the arbitrary-JSON property: an omit that is no list beside a pick.
+    checks = check_subscription(
+        {
+            "type": "Subscription",
+            "notification": {"omit": False, "pick": [], "endpoint": {"uri": "http://x/"}},
+        }
+    )
+    assert any(check.path == ("notification", "omit") for check in checks)

@@ -98,7 +98,8 @@ def test_normalized_shape_checks() -> None:
     normalized["failedCount"] = {"type": "Text", "value": 1}
     normalized["processedCount"] = {"type": "Relationship", "object": "urn:x:1"}
     normalized["id"] = "digits-01"
-    by_path = {f.json_path: f for f in validate(normalized)}
+    # Forced: with a bare attribute among typed ones, detection reads the entity as concise (below).
+    by_path = {f.json_path: f for f in validate(normalized, form="normalized")}
     assert by_path["/refMLModel/type"].code == "ngsi-ld.kind"
     assert "Relationship" in by_path["/refMLModel/type"].message
     assert by_path["/refSubscriptionQuery/object"].code == "ngsi-ld.object"
@@ -692,3 +693,19 @@ def test_no_entity_at_all_is_a_warning(text: str) -> None:
 def test_no_warning_when_entities_were_read() -> None:
     result = CliRunner().invoke(main, ["validate", "-"], input='[{"id": "urn:ngsi-ld:MLModel:1"}]')
     assert "input.no-entities" not in result.output
+
+
+def test_typed_and_bare_attributes_together_are_concise() -> None:
+    # Clause 4.5.3: concise form may keep the type of some attributes and a datasetId without a type.
+    entity = {
+        "id": "urn:ngsi-ld:HandwritingDigit:1",
+        "type": "HandwritingDigit",
+        "imagePath": "file:///digits/1.png",
+        "confidence": {"value": 0.5, "datasetId": "urn:ngsi-ld:Dataset:1"},
+        "predictedDigit": {"type": "Property", "value": 3},
+    }
+    assert forms.detect_form(entity) == "concise"
+    assert validate(entity) == []
+    # Every attribute typed: normalized, and a bare attribute is then the error it is there.
+    typed = forms.to_normalized({k: v for k, v in entity.items() if k != "confidence"})
+    assert forms.detect_form(typed) == "normalized"
