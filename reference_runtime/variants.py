@@ -259,7 +259,7 @@ def _jpeg(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 # Image.transpose operations that undo EXIF orientations 2..8, and the one that produces each stored layout.
-_EXIF_UNDO = {
+EXIF_UNDO = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -282,7 +282,7 @@ def _exif_rotated(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     side = (box + int(rng.integers(40, 160)), box + int(rng.integers(40, 160)))
     upright = Image.fromarray(_to_uint8(_scan_rgb(digit, rng, box, side, noise=0.015)))
     orientation = int(rng.integers(2, 9))
-    undo = _EXIF_UNDO[orientation]
+    undo = EXIF_UNDO[orientation]
     stored = upright.transpose(_INVERSE.get(undo, undo))
     exif = Image.Exif()
     exif[EXIF_ORIENTATION_TAG] = orientation

@@ -20,6 +20,7 @@ from reference_runtime.preprocess import (
     preprocess_array,
     preprocess_image,
 )
+from reference_runtime.variants import EXIF_UNDO
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -278,15 +279,7 @@ def test_exif_orientation_is_applied(
     holdout: tuple[np.ndarray, np.ndarray], holdout_tensors: np.ndarray, orientation: int
 ) -> None:
     # Stored the way a camera stores it; the tag says how to turn it upright.
-    undo = {
-        2: Image.Transpose.FLIP_LEFT_RIGHT,
-        3: Image.Transpose.ROTATE_180,
-        4: Image.Transpose.FLIP_TOP_BOTTOM,
-        5: Image.Transpose.TRANSPOSE,
-        6: Image.Transpose.ROTATE_270,
-        7: Image.Transpose.TRANSVERSE,
-        8: Image.Transpose.ROTATE_90,
-    }[orientation]
+    undo = EXIF_UNDO[orientation]
     store = {
         Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
         Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
