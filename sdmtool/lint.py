@@ -144,6 +144,7 @@ class _Entity:
     index: int | None
     locate: Locator | None
     seq: int
+    document: int | None = None  # a YAML document of a multi-document file, as Finding.document
     members: dict[str, str] = field(default_factory=dict)  # expanded IRI -> member name as written
 
     def __post_init__(self) -> None:
@@ -235,7 +236,15 @@ class _Linter:
 
     # Building the set ----------------------------------------------------------------------------------
 
-    def add(self, value: Any, *, source: str | None, index: int | None, locate: Locator | None) -> None:
+    def add(
+        self,
+        value: Any,
+        *,
+        source: str | None,
+        index: int | None,
+        locate: Locator | None,
+        document: int | None = None,
+    ) -> None:
         # What is not an entity with an id cannot be referenced: `sdmtool validate` reports it.
         if not isinstance(value, dict) or not isinstance(value.get("id"), str):
             return
@@ -253,6 +262,7 @@ class _Linter:
             index=index,
             locate=locate,
             seq=self.count,
+            document=document,
         )
         self.count += 1
         first = self.by_id.get(entity.id)
@@ -298,6 +308,7 @@ class _Linter:
             entity_type=entity.type_label,
             form=entity.form,
             index=entity.index,
+            document=entity.document,
         )
         self.findings.append((entity.seq, len(self.findings), finding))
 
@@ -668,7 +679,13 @@ def lint_items(items: Iterable[reader.Item | Mapping[str, Any]]) -> list[Finding
         if isinstance(item, reader.ReadError):
             unreadable.append(read_error_finding(item))
         elif isinstance(item, reader.SourceEntity):
-            linter.add(item.value, source=item.source, index=item.index, locate=_item_locator(item))
+            linter.add(
+                item.value,
+                source=item.source,
+                index=item.index,
+                locate=_item_locator(item),
+                document=item.document,
+            )
         else:
             value = dict(item) if isinstance(item, Mapping) else item
             linter.add(value, source=None, index=position, locate=None)

@@ -512,3 +512,15 @@ def test_cli_json_report(wiring: Wiring, tmp_path: Path) -> None:
     assert finding["code"] == "lint.ref.type" and finding["entity_id"] == PROCESSING_ID
     assert finding["json_path"] == "/refMLModel" and finding["line"] == 1
     assert document["exit_code"] == EXIT_INVALID
+
+
+def test_findings_in_a_multi_document_yaml_name_their_document(tmp_path: Path) -> None:
+    import yaml
+
+    query = example("SubscriptionQuery") | {"watchedAttributes": ["imagePath", "predictedDigit"]}
+    documents = [example("MLModel"), example("MLProcessing"), query]
+    (tmp_path / "set.yaml").write_text(yaml.safe_dump_all(documents, sort_keys=False), encoding="utf-8")
+    result = CliRunner().invoke(main, ["lint", "--format", "json", str(tmp_path / "set.yaml")])
+    assert result.exit_code == EXIT_INVALID, result.output
+    (loop,) = [f for f in json.loads(result.output)["findings"] if f["code"] == "lint.loop"]
+    assert (loop["document"], loop["json_path"]) == (2, "/watchedAttributes/1")
