@@ -39,8 +39,38 @@ TYPES = ("MLModel", "HandwritingDigit")
 FORMS = ("keyValues", "normalized")
 
 
+# How the invalid entities break their schema, in turn: wrong JSON types, values out of an enum or a range,
+# a pattern, a format, too few items, a nested member, and an id that is no URI (a failed anyOf).
+BREAKAGES: dict[str, list[tuple[tuple[str, ...], Any]]] = {
+    "MLModel": [
+        (("version",), 3),
+        (("modelFormat",), "h5"),
+        (("modelSha256",), "not-a-sha256"),
+        (("dateCreated",), "yesterday"),
+        (("inputAttributes",), []),
+        (("trainingDataset", "sampleCount"), "7000"),
+        (("id",), 42),
+    ],
+    "HandwritingDigit": [
+        (("predictedDigit",), 12),
+        (("confidence",), "high"),
+        (("imagePath",), "digits 0007.png"),
+        (("digitScores",), [0.5, 0.5]),
+        (("imageMetadata", "mediaType"), "png"),
+        (("datePredicted",), "2026-02-30T10:00:00Z"),
+        (("annotatedDigit",), 7.5),
+    ],
+}
+
+
+def broken(index: int) -> bool:
+    """Whether entity ``index`` of :func:`generate` breaks its schema: every tenth of each type."""
+    return (index // 2) % 10 == 9
+
+
 def generate(count: int) -> list[dict[str, Any]]:
-    """``count`` entities, alternating MLModel and HandwritingDigit; every tenth one breaks its schema."""
+    """``count`` entities, alternating MLModel and HandwritingDigit; every tenth one of each type breaks its
+    schema, each time in the next way of :data:`BREAKAGES`."""
     examples = {
         name: json.loads((resources.schemas_dir() / name / "examples" / "example.json").read_text())
         for name in TYPES
@@ -50,11 +80,17 @@ def generate(count: int) -> list[dict[str, Any]]:
         kind = TYPES[index % 2]
         entity = copy.deepcopy(examples[kind])
         entity["id"] = f"urn:ngsi-ld:{kind}:bench-{index}"
-        invalid = index % 10 == 9
         if kind == "MLModel":
-            entity["version"] = index if invalid else str(index)
+            entity["version"] = str(index)
         else:
-            entity["predictedDigit"] = 12 if invalid else index % 10
+            entity["predictedDigit"] = index % 10
+        if broken(index):
+            breakages = BREAKAGES[kind]
+            path, value = breakages[(index // 20) % len(breakages)]
+            node = entity
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = value
         entities.append(entity)
     return entities
 
@@ -127,12 +163,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(count: int, peers: int, repeat: int, folder: Path) -> int:
     entities = generate(count)
+    invalid = sum(map(broken, range(count)))
+    invalid_among_peers = sum(map(broken, range(peers)))
     rows: list[tuple[str, str, int, float]] = []  # tool, form, entities, seconds
     for form in FORMS:
         written = in_form(entities, form)
         every = write_ndjson(folder / f"{form}.ndjson", written)
         valid = write_ndjson(
-            folder / f"{form}-valid.ndjson", [e for i, e in enumerate(written) if i % 10 != 9]
+            folder / f"{form}-valid.ndjson", [e for i, e in enumerate(written) if not broken(i)]
         )
         subset = written[:peers]
         lines = [json.dumps(entity) for entity in subset]
@@ -165,10 +203,10 @@ def run(count: int, peers: int, repeat: int, folder: Path) -> int:
 
         check_jsonschema = CheckJsonschema(folder, subset, form)
         # The same verdicts, or the comparison means nothing.
-        assert sdmtool_invalid(every) == count // 10, form
-        assert plain_jsonschema() == peers // 10, form
-        assert check_jsonschema() == peers // 10, form
-        assert rust() == count // 10, form
+        assert sdmtool_invalid(every) == invalid, form
+        assert plain_jsonschema() == invalid_among_peers, form
+        assert check_jsonschema() == invalid_among_peers, form
+        assert rust() == invalid, form
 
         rows.append(
             ("sdmtool validate", form, count, median_seconds(_process(sdmtool_command(every)), repeat))
@@ -177,7 +215,7 @@ def run(count: int, peers: int, repeat: int, folder: Path) -> int:
             (
                 "sdmtool validate, valid only",
                 form,
-                count - count // 10,
+                count - invalid,
                 median_seconds(_process(sdmtool_command(valid)), repeat),
             )
         )

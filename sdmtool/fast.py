@@ -23,6 +23,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from re import _constants as sre  # Python's own regular expression parser: what `re` itself understands
 from re import _parser as sre_parse
 from typing import Any
@@ -284,9 +285,17 @@ _DATA = (
 )
 
 
+# Marks the checks engine_schema writes for a ``pattern`` or a ``format`` (an unknown keyword, which
+# jsonschema-rs ignores): which keyword of the schema a failed check stands for, and with which value.
+_STANDS_FOR = "x-stands-for"
+
+
 def engine_schema(node: Any, formats: dict[str, list[str]]) -> Any:
     """``node`` with its patterns and formats in the Rust engine's terms; Unsupported for any keyword
-    whose meaning the engines could read differently (or that is not checked to read the same)."""
+    whose meaning the engines could read differently (or that is not checked to read the same).
+
+    Each ``pattern`` or ``format`` becomes checks appended to the node's ``allOf``, each marked with the
+    keyword and value it stands for (see :func:`schema_errors`)."""
     if isinstance(node, bool):
         return node
     if not isinstance(node, dict):
@@ -309,11 +318,13 @@ def engine_schema(node: Any, formats: dict[str, list[str]]) -> Any:
         elif key in _SUBSCHEMA_MAPS:
             result[key] = {name: engine_schema(sub, formats) for name, sub in value.items()}
         elif key == "pattern":
-            checks.append({"pattern": translate_regex(schemas._ecma_pattern(value))})
+            translated = translate_regex(schemas._ecma_pattern(value))
+            checks.append({"pattern": translated, _STANDS_FOR: ["pattern", value]})
         elif key == "format":
             if value not in formats:
                 raise Unsupported(f"format {value!r}")
-            checks += [{"pattern": expression} for expression in formats[value]]
+            stands_for = ["format", value]
+            checks += [{"pattern": expression, _STANDS_FOR: stands_for} for expression in formats[value]]
         else:
             raise Unsupported(f"keyword {key!r}")
     if checks:
@@ -326,15 +337,18 @@ def engine_schema(node: Any, formats: dict[str, list[str]]) -> Any:
 Check = Callable[[Any], bool]
 
 
-def _compile(schema: dict[str, Any]) -> Check:
+def _engine_validator(schema: dict[str, Any]) -> Any:
     import jsonschema_rs  # 30 ms of start-up: only when the fast path is used
 
     engine = {"$schema": derive.DRAFT, **schema}
     # The `regex` crate: linear time, and no look-around, which the translations never need.
-    validator = jsonschema_rs.validator_for(
+    return jsonschema_rs.validator_for(
         engine, validate_formats=False, pattern_options=jsonschema_rs.RegexOptions()
     )
-    return validator.is_valid
+
+
+def _compile(schema: dict[str, Any]) -> Check:
+    return _engine_validator(schema).is_valid  # type: ignore[no-any-return]
 
 
 def _self_check(formats: dict[str, list[str]]) -> None:
@@ -391,6 +405,82 @@ def _check(entity_type: str, form: str, detected: bool = True) -> Check | None:
     return _compile(schema)
 
 
+# --- explaining errors ---------------------------------------------------------------------------------
+
+# The keywords whose failures are explained from the engine's report. Any other failure (no branch of an
+# anyOf matches, a `not`...) needs python-jsonschema's error tree, which sdmtool.validate descends.
+_EXPLAINED = frozenset({*_DATA, "pattern", "format"})
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """One failed keyword as jsonschema-rs reports it, with the attributes of a python-jsonschema
+    ``ValidationError`` that :mod:`sdmtool.validate` reads to explain it."""
+
+    validator: str  # the keyword
+    validator_value: Any
+    instance: Any
+    absolute_path: tuple[str | int, ...]
+    schema: Any  # the schema node holding the keyword
+    context: tuple[Any, ...] = ()
+    message: str = ""  # only read for keywords that are never explained here
+
+
+@functools.cache
+def _explainer(entity_type: str) -> tuple[Any, dict[str, Any]] | None:
+    """The compiled bundled keyValues schema of ``entity_type`` and the schema it was compiled from."""
+    formats = _formats()
+    if formats is None or entity_type not in schemas.entity_types():
+        return None
+    try:
+        schema = engine_schema(derive.inline_schema(entity_type), formats)
+    except (Unsupported, derive.UnsupportedSchema):
+        return None
+    return _engine_validator(schema), schema
+
+
+def _node(schema: Any, path: Iterable[str | int]) -> Any:
+    for part in path:
+        schema = schema[part]
+    return schema
+
+
+def schema_errors(entity_type: str, instance: Any) -> list[EngineError] | None:
+    """The errors of ``instance`` (a keyValues entity) against the bundled schema of ``entity_type``, as
+    python-jsonschema would report them; None when explaining them takes python-jsonschema.
+
+    A ``format`` failing several of the checks it was written as is reported once.
+    """
+    explainer = _explainer(entity_type)
+    if explainer is None:
+        return None
+    validator, schema = explainer
+    try:
+        errors = list(validator.iter_errors(instance))
+    except (ValueError, TypeError, OverflowError):  # a value the engine cannot take
+        return None
+    found: list[EngineError] = []
+    formats_reported: set[tuple[Any, ...]] = set()
+    for error in errors:
+        schema_path = error.schema_path
+        if not schema_path or schema_path[-1] not in _EXPLAINED:
+            return None
+        keyword = schema_path[-1]
+        holder = _node(schema, schema_path[:-1])
+        value = holder[keyword]
+        if _STANDS_FOR in holder:  # a check written for a pattern or a format: [..., "allOf", k, "pattern"]
+            keyword, value = holder[_STANDS_FOR]
+            holder = _node(schema, schema_path[:-3])
+            if keyword == "format":
+                reported = (keyword, *schema_path[:-3], "@", *error.instance_path)
+                if reported in formats_reported:
+                    continue
+                formats_reported.add(reported)
+        path = tuple(error.instance_path)
+        found.append(EngineError(keyword, value, _node(instance, path), path, holder))
+    return found
+
+
 def fast_types(form: str = forms.KEY_VALUES) -> tuple[str, ...]:
     """The entity types the fast path can prove valid in ``form``."""
     return tuple(name for name in schemas.entity_types() if _check(name, form) is not None)
@@ -409,19 +499,24 @@ def proven_form(entity: Any, form: str | None = None, *, first: str = forms.KEY_
     if type(entity_type) is not str:
         return None
     if form is not None:
-        candidates: tuple[str, ...] = (form,) if form in derive.FORMS else ()
-    else:
-        candidates = (first, *(other for other in derive.FORMS if other != first))
-    for candidate in candidates:
-        check = _check(entity_type, candidate, form is None)
-        if check is None:
-            return None
-        try:
-            if check(entity):
-                return candidate
-        except (ValueError, TypeError, OverflowError):  # a value the engine cannot take: the full check can
-            return None
+        return form if form in derive.FORMS and _passes(entity, entity_type, form, False) else None
+    if _passes(entity, entity_type, first, True):
+        return first
+    # A proof in a detected form implies the detector reads that form: no other form can pass.
+    detected = forms.detect_form(entity)
+    if detected != first and detected in derive.FORMS and _passes(entity, entity_type, detected, True):
+        return detected
     return None
+
+
+def _passes(entity: dict[str, Any], entity_type: str, form: str, detected: bool) -> bool:
+    check = _check(entity_type, form, detected)
+    if check is None:
+        return False
+    try:
+        return check(entity)
+    except (ValueError, TypeError, OverflowError):  # a value the engine cannot take: the full check can
+        return False
 
 
 class Gate:
@@ -438,6 +533,11 @@ class Gate:
         self.seen = 0
         self.last = forms.KEY_VALUES
         self.named: dict[str, bool] = {}
+
+    @property
+    def warm(self) -> bool:
+        """Past the first entities: the engine's validators are worth compiling (for explanations too)."""
+        return self.seen > MIN_ENTITIES
 
     def proven_form(self, item: Any) -> str | None:
         """The form of ``item`` (a :class:`sdmtool.reader.SourceEntity`) when proven valid, else None."""

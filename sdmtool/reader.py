@@ -437,6 +437,10 @@ class _Segment:
 
     def offset_of(self, path: PathKey) -> int | None:
         """Where the value at ``path`` starts, or its nearest existing ancestor (for missing members)."""
+        if self._scanner is None and self.parsed_by_orjson:
+            # Well-formed, and free of repeated keys (else the scanner has run to find them): walking the
+            # tokens along the path costs a fraction of a full scan.
+            return _offset_along(self.text.text, _WS.match(self.text.text, self.start).end(), path)
         try:
             positions = self.scan().positions
         except _ScanError:
@@ -446,6 +450,76 @@ class _Segment:
             if prefix in positions:
                 return self.start + positions[prefix]
         return None
+
+
+# What the walk along a path looks at: whole strings (so that brackets inside them do not count) and the
+# punctuation of arrays and objects; numbers, literals and blanks are skipped by the search itself.
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+
+
+def _member_offset(text: str, offset: int, name: str) -> int | None:
+    """Where the value of member ``name`` of the object opening at ``offset`` starts; None if absent."""
+    depth = 0
+    at_key = True
+    for token in _STRUCTURE.finditer(text, offset + 1):
+        char = text[token.start()]
+        if char == '"':
+            if depth == 0 and at_key:
+                written = token.group()
+                key = written[1:-1] if "\\" not in written else json.loads(written)
+                if key == name:
+                    colon = text.index(":", token.end())
+                    return _WS.match(text, colon + 1).end()
+                at_key = False
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            if depth == 0:
+                return None
+            depth -= 1
+        elif depth == 0:  # a comma between members
+            at_key = True
+    return None
+
+
+def _element_offset(text: str, offset: int, index: int) -> int | None:
+    """Where element ``index`` of the array opening at ``offset`` starts; None if there are fewer."""
+    start = _WS.match(text, offset + 1).end()
+    if text.startswith("]", start):
+        return None
+    if index == 0:
+        return start
+    depth = commas = 0
+    for token in _STRUCTURE.finditer(text, start):
+        char = text[token.start()]
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            if depth == 0:
+                return None
+            depth -= 1
+        elif char == "," and depth == 0:
+            commas += 1
+            if commas == index:
+                return _WS.match(text, token.end()).end()
+    return None
+
+
+def _offset_along(text: str, offset: int, path: PathKey) -> int:
+    """Where the value at ``path`` starts in the well-formed JSON value starting at ``offset``, without
+    repeated keys; for a missing member or element, where its nearest existing ancestor starts."""
+    for part in path:
+        opener = text[offset]
+        if opener == "{" and isinstance(part, str):
+            found = _member_offset(text, offset, part)
+        elif opener == "[" and isinstance(part, int) and part >= 0:
+            found = _element_offset(text, offset, part)
+        else:
+            found = None
+        if found is None:
+            return offset
+        offset = found
+    return offset
 
 
 @dataclass
@@ -633,6 +707,10 @@ def _entities_of(
     duplicates_possible = check_duplicates and _may_have_duplicates(
         text.text[segment.start : segment.end], value, text.spaced_key_ends
     )
+    if type(value) is dict and "data" not in value and value.get("type") not in _GEOJSON_CONTAINERS:
+        # One plain entity, by far the most common document (an NDJSON line): no envelope to look into.
+        problems = _duplicate_problems(segment, ()) if duplicates_possible else []
+        return iter((SourceEntity(value, text.name, index, problems, segment),))
 
     def make(entity: Any, prefix: PathKey, entity_index: int | None, translate: Any = None) -> SourceEntity:
         problems = _duplicate_problems(segment, prefix) if duplicates_possible else []
@@ -691,6 +769,9 @@ def entities_in(
         yield from single()
     else:
         yield make(value, (), index)
+
+
+_GEOJSON_CONTAINERS = ("FeatureCollection", "Feature")
 
 
 def _geojson_or_entity(

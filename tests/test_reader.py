@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdmtool import reader, resources
 from sdmtool.cli import main
@@ -288,3 +290,66 @@ def test_cli_hostile_inputs_exit_cleanly(tmp_path: Path) -> None:
     assert {Path(f["file"]).name for f in document["findings"]} == set(cases)
     assert all(f["line"] for f in document["findings"])
     assert any(f["category"] == "entity" for f in document["findings"])
+
+
+# --- the walk along a path agrees with the full scanner ------------------------------------------------
+
+_json_documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths_in(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths_in(child, (*path, key))
+        found.append((*path, "absent"))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths_in(child, (*path, index))
+        found.append((*path, len(value)))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _json_documents,
+    st.sampled_from([None, 0, 2]),
+    st.booleans(),
+    st.sampled_from([(", ", ": "), (",", ":"), (" ,  ", " :\t")]),
+)
+def test_walking_to_a_path_finds_what_the_scanner_records(
+    value: Any, indent: int | None, ascii_only: bool, separators: tuple[str, str]
+) -> None:
+    """Every value, and for a missing member or element its nearest ancestor, is found at the offset the
+    full scanner records, whatever the layout, escapes and brackets inside strings."""
+    text = "  " + json.dumps(value, indent=indent, ensure_ascii=ascii_only, separators=separators)
+    scanner = reader._Scanner(text)
+    scanner.document()
+    for path in _paths_in(value):
+        expected = next(
+            scanner.positions[path[:length]]
+            for length in range(len(path), -1, -1)
+            if path[:length] in scanner.positions
+        )
+        assert reader._offset_along(text, 2, path) == expected, path
+
+
+def test_locations_in_ndjson_come_from_the_walk_without_a_full_scan(tmp_path: Path) -> None:
+    lines = ['{"id": "urn:ngsi-ld:MLModel:1", "type": "MLModel", "version": 3}'] * 2
+    (tmp_path / "two.ndjson").write_text("\n".join(lines) + "\n")
+    items = list(reader.read([tmp_path / "two.ndjson"]))
+    second = items[1]
+    assert isinstance(second, reader.SourceEntity)
+    assert second.locate("/version") == (2, lines[1].index("3}") + 1)
+    assert second.locate("/absent") == (2, 1)
+    assert second._segment is not None and second._segment._scanner is None
