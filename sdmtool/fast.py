@@ -407,9 +407,14 @@ def _check(entity_type: str, form: str, detected: bool = True) -> Check | None:
 
 # --- explaining errors ---------------------------------------------------------------------------------
 
-# The keywords whose failures are explained from the engine's report. Any other failure (no branch of an
-# anyOf matches, a `not`...) needs python-jsonschema's error tree, which sdmtool.validate descends.
-_EXPLAINED = frozenset({*_DATA, "pattern", "format"})
+# The keywords whose failures are explained from the engine's report, with the branches of an anyOf or a
+# oneOf. Any other failure (a `not`, a false schema...) is left to python-jsonschema.
+_EXPLAINED = frozenset({*_DATA, "pattern", "format", "anyOf", "oneOf"})
+_BRANCHING = ("anyOf", "oneOf")
+
+
+class _Unexplained(Exception):
+    """An error the engine reports in terms python-jsonschema would not."""
 
 
 @dataclass(frozen=True)
@@ -422,7 +427,8 @@ class EngineError:
     instance: Any
     absolute_path: tuple[str | int, ...]
     schema: Any  # the schema node holding the keyword
-    context: tuple[Any, ...] = ()
+    context: tuple[EngineError, ...] = ()  # anyOf / oneOf: the errors of every branch
+    relative_schema_path: tuple[int, ...] = ()  # in a context: the branch it comes from
     message: str = ""  # only read for keywords that are never explained here
 
 
@@ -445,26 +451,17 @@ def _node(schema: Any, path: Iterable[str | int]) -> Any:
     return schema
 
 
-def schema_errors(entity_type: str, instance: Any) -> list[EngineError] | None:
-    """The errors of ``instance`` (a keyValues entity) against the bundled schema of ``entity_type``, as
-    python-jsonschema would report them; None when explaining them takes python-jsonschema.
-
-    A ``format`` failing several of the checks it was written as is reported once.
-    """
-    explainer = _explainer(entity_type)
-    if explainer is None:
-        return None
-    validator, schema = explainer
-    try:
-        errors = list(validator.iter_errors(instance))
-    except (ValueError, TypeError, OverflowError):  # a value the engine cannot take
-        return None
+def _converted(
+    errors: Iterable[Any], schema: dict[str, Any], instance: Any, branch: tuple[int, ...] = ()
+) -> list[EngineError]:
+    """jsonschema-rs errors as python-jsonschema reports them; a ``format`` failing several of the checks
+    it was written as is reported once."""
     found: list[EngineError] = []
     formats_reported: set[tuple[Any, ...]] = set()
     for error in errors:
         schema_path = error.schema_path
         if not schema_path or schema_path[-1] not in _EXPLAINED:
-            return None
+            raise _Unexplained
         keyword = schema_path[-1]
         holder = _node(schema, schema_path[:-1])
         value = holder[keyword]
@@ -477,8 +474,29 @@ def schema_errors(entity_type: str, instance: Any) -> list[EngineError] | None:
                     continue
                 formats_reported.add(reported)
         path = tuple(error.instance_path)
-        found.append(EngineError(keyword, value, _node(instance, path), path, holder))
+        context: tuple[EngineError, ...] = ()
+        if keyword in _BRANCHING:
+            branches = getattr(error.kind, "context", None) or ()
+            context = tuple(
+                sub
+                for index, errors_of_branch in enumerate(branches)
+                for sub in _converted(errors_of_branch, schema, instance, (index,))
+            )
+        found.append(EngineError(keyword, value, _node(instance, path), path, holder, context, branch))
     return found
+
+
+def schema_errors(entity_type: str, instance: Any) -> list[EngineError] | None:
+    """The errors of ``instance`` (a keyValues entity) against the bundled schema of ``entity_type``, as
+    python-jsonschema would report them; None when explaining them takes python-jsonschema."""
+    explainer = _explainer(entity_type)
+    if explainer is None:
+        return None
+    validator, schema = explainer
+    try:
+        return _converted(validator.iter_errors(instance), schema, instance)
+    except (ValueError, TypeError, OverflowError, _Unexplained):  # a value the engine cannot take...
+        return None
 
 
 def fast_types(form: str = forms.KEY_VALUES) -> tuple[str, ...]:

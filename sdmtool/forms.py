@@ -380,8 +380,9 @@ def _looks_normalized(entity: Mapping[str, Any]) -> bool:
     """Some attribute is an NGSI-LD instance and every attribute is written typed. An entity that mixes
     typed and bare attributes is concise (clause 4.5.3 lets concise form keep the type of some)."""
     attributes = [member for name, member in entity.items() if name not in ENTITY_MEMBERS]
-    return any(is_instance(member) or is_multi_instance(member) for member in attributes) and all(
-        _written_typed(member) for member in attributes
+    # The cheap test first: a keyValues entity fails it at its first bare value.
+    return all(_written_typed(member) for member in attributes) and any(
+        is_instance(member) or is_multi_instance(member) for member in attributes
     )
 
 
@@ -421,11 +422,17 @@ def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
     # One keyValues object attribute with type+value is not enough: at least half of the attributes must
     # be written the NGSI-v2 way (one of them completely), so that an NGSI-v2 entity with a broken
     # attribute is still read as NGSI-v2 and the broken attribute reported, not every other one.
-    if "@context" in entity:
-        return False
+    if "@context" in entity or not any(isinstance(member, dict) for member in entity.values()):
+        return False  # NGSI-v2 attributes are objects
     facts = _schema_facts(entity)
     attributes = [(name, member) for name, member in entity.items() if name not in ENTITY_MEMBERS]
-    like = [member for name, member in attributes if _ngsiv2_like(member, _declared_members(facts, name))]
+    like = [
+        member
+        for name, member in attributes
+        if isinstance(member, dict) and _ngsiv2_like(member, _declared_members(facts, name))
+    ]
+    if not like:
+        return False
     # More NGSI-v2 attributes than NGSI-LD ones: an NGSI-v2 entity with an NGSI-LD type written by mistake.
     instances = sum(1 for _, member in attributes if is_instance(member) or is_multi_instance(member))
     return (
@@ -444,7 +451,7 @@ def _looks_concise(entity: Mapping[str, Any]) -> bool:
     return any(
         attribute_kind(member, _declared_members(facts, name)) not in (None, "DateTime")
         for name, member in entity.items()
-        if name not in ENTITY_MEMBERS
+        if isinstance(member, dict) and name not in ENTITY_MEMBERS  # only objects have a kind
     )
 
 

@@ -387,9 +387,10 @@ _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 class _Text:
     """A decoded input with lazy line/column arithmetic."""
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str, encoded: bytes | None = None) -> None:
         self.name = name
         self.text = text
+        self.encoded = encoded  # the UTF-8 bytes it was decoded from, when at hand
         self._line_starts: list[int] | None = None
         self._long_digit_runs: bool | None = None
         self._spaced_key_ends: bool | None = None
@@ -399,7 +400,8 @@ class _Text:
         """Whether 19 digits follow each other somewhere: one pass over the whole text, in C, spares the
         slower per-document search for integers orjson cannot hold (most texts have none)."""
         if self._long_digit_runs is None:
-            digits_as_zeros = self.text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
+            encoded = self.encoded or self.text.encode("utf-8", "surrogatepass")
+            digits_as_zeros = encoded.translate(_DIGITS_AS_ZEROS)
             self._long_digit_runs = b"0" * 19 in digits_as_zeros
         return self._long_digit_runs
 
@@ -861,7 +863,7 @@ def _decode(name: str, data: bytes) -> _Text:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]  # a UTF-8 BOM is tolerated (editors on Windows write one)
     try:
-        return _Text(name, data.decode("utf-8"))
+        return _Text(name, data.decode("utf-8"), data)
     except UnicodeDecodeError as error:
         before = data[: error.start]
         line = before.count(b"\n") + 1
@@ -911,11 +913,15 @@ def _looks_like_ndjson(text: _Text) -> bool:
     return 2 * sum(1 for line in lines if line[:1] in "{[" and _parses_alone(line)) > len(lines)
 
 
+_NON_BLANK_LINE = re.compile(r"^.*\S.*$", re.MULTILINE)
+
+
 def _pretty_printed(text: _Text) -> bool:
     """One JSON document over several lines, whatever the file is called: read line by line, each of
     its lines would be an error (or a bogus entity such as a lone string)."""
-    lines = [line for line in text.text.split("\n") if line.strip()]
-    if len(lines) < 2 or _parses_alone(lines[0]):
+    lines = _NON_BLANK_LINE.finditer(text.text)
+    first, second = next(lines, None), next(lines, None)
+    if second is None or first is None or _parses_alone(first.group()):
         return False
     return _parses_alone(text.text)
 
