@@ -1,10 +1,15 @@
 """The fast path: prove an entity valid cheaply, leaving everything else to the full check.
 
-:func:`proves_valid` answers True only for an entity about which :func:`sdmtool.validate.check_entity`
-would report nothing at all (no error, no warning); False means "not proven", and the caller runs the full
+:func:`proven_form` answers a form only for an entity about which :func:`sdmtool.validate.check_entity`
+would report nothing at all (no error, no warning); None means "not proven", and the caller runs the full
 check, which produces every message, location and path. It runs jsonschema-rs on the schemas
 :mod:`sdmtool.derive` generates from the keyValues schemas (keyValues, NGSI-LD normalized and NGSI-v2
 normalized), so the proof and the full check read the same source.
+
+The full check asks :func:`schema_errors` too: jsonschema-rs's errors against the keyValues schema, in the
+terms of python-jsonschema's (the keyword, its value in the schema, the instance, the paths, the branches
+of an anyOf), so that the same code explains both; python-jsonschema runs only for a failure the engine
+reports otherwise. Property tests hold the two to the same findings.
 
 The two engines must agree on what they are given. python-jsonschema is the reference: its ``pattern``
 is Python's ``re`` (with ECMA-262's ``$``), and its ``uri`` and ``date-time`` formats are the
