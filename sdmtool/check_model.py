@@ -38,6 +38,7 @@ from sdmtool.findings import (
     WARNING,
     Finding,
     Severity,
+    entity_identity,
 )
 
 # The validator's own pieces: NGSI-LD and NGSI-v2 shape checks, schema errors explained and mapped back to
@@ -229,8 +230,7 @@ class _Collector:
         index: int | None = None,
     ) -> None:
         line, column = position or (locate(path) if locate else (None, None))
-        entity_id = entity.get("id") if isinstance(entity, dict) else None
-        entity_type = entity.get("type") if isinstance(entity, dict) else None
+        entity_id, entity_type = entity_identity(entity)
         self.result.findings.append(
             Finding(
                 severity=severity,
@@ -240,8 +240,8 @@ class _Collector:
                 line=line,
                 column=column,
                 json_path=reader.to_json_pointer(path),
-                entity_id=entity_id if isinstance(entity_id, str) else None,
-                entity_type=entity_type if isinstance(entity_type, str) else None,
+                entity_id=entity_id,
+                entity_type=entity_type,
                 index=index,
                 category=category,
             )

@@ -16,7 +16,7 @@ from sdmtool import build as build_module
 # By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
 from sdmtool.catalog import load_catalog, parse_ref_map
 from sdmtool.check_model import run_checks as run_model_checks
-from sdmtool.findings import Finding, exit_code
+from sdmtool.findings import Finding, entity_identity, exit_code
 from sdmtool.lint import lint_items
 from sdmtool.progress import Progress, wanted
 from sdmtool.report import LISTS_ENTITIES, REPORTERS, Checked, Summary, render, use_color
@@ -87,15 +87,7 @@ def _report_and_exit(output_format: str, findings: list[Finding], summary: Summa
 
 
 def _checked(item: reader.SourceEntity) -> Checked:
-    value = item.value if isinstance(item.value, dict) else {}
-    entity_id, entity_type = value.get("id"), value.get("type")
-    return Checked(
-        item.source,
-        item.index,
-        entity_id if isinstance(entity_id, str) else None,
-        entity_type if isinstance(entity_type, str) else None,
-        document=item.document,
-    )
+    return Checked(item.source, item.index, *entity_identity(item.value), document=item.document)
 
 
 # The same reports for every checking command (validate, lint, check-model).

@@ -26,6 +26,17 @@ CATEGORY_SCHEMA = "schema"  # the schema/reference side is broken: exit 3
 _EXIT_BY_CATEGORY = {CATEGORY_ENTITY: EXIT_INVALID, CATEGORY_INPUT: EXIT_USAGE, CATEGORY_SCHEMA: EXIT_SCHEMA}
 
 
+def entity_identity(entity: Any) -> tuple[str | None, str | None]:
+    """The ``id`` and ``type`` a finding names for an entity: each only when it is a string."""
+    if not isinstance(entity, dict):
+        return None, None
+    entity_id, entity_type = entity.get("id"), entity.get("type")
+    return (
+        entity_id if isinstance(entity_id, str) else None,
+        entity_type if isinstance(entity_type, str) else None,
+    )
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem found in one place.

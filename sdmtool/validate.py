@@ -30,6 +30,7 @@ from sdmtool.findings import (
     WARNING,
     Finding,
     Severity,
+    entity_identity,
 )
 
 PathTuple = tuple[str | int, ...]
@@ -691,20 +692,6 @@ def guarded_schema_problems(
         return [Problem(ERROR, RECURSIVE_REF, message, ())]
 
 
-def _catalog_schema_problems(
-    entity: Mapping[str, Any],
-    form: str,
-    broken: set[str],
-    catalog: Catalog,
-    entity_type: str,
-    *,
-    engine: bool = False,
-) -> Iterator[Problem]:
-    """Schema errors against the catalog's schema for the type (see :func:`guarded_schema_problems`)."""
-    validator = catalog.validator(entity_type)
-    yield from guarded_schema_problems(entity, form, broken, validator, entity_type, engine=engine)
-
-
 def check_entity(
     entity: Any,
     *,
@@ -780,7 +767,9 @@ def check_entity(
         if not catalog.usable(entity_type):
             continue  # its schema has an unresolved $ref, reported once: no false "missing member" here
         typed = entity if entity["type"] == entity_type else {**entity, "type": entity_type}
-        for problem in _catalog_schema_problems(typed, chosen, broken, catalog, entity_type, engine=engine):
+        validator = catalog.validator(entity_type)  # None for a bundled type: the default applies
+        found = guarded_schema_problems(typed, chosen, broken, validator, entity_type, engine=engine)
+        for problem in found:
             # A value JSON cannot hold is reported as such, not again as a schema error.
             if not any(problem.path[: len(path)] == path for path in bad_values):
                 problems.append(problem)
@@ -840,8 +829,7 @@ def _entity_findings(
         problems.extend(_file_name_problems(item.source, entity, chosen))
     prefix = item.pointer_prefix if item is not None else ""
     document = item.document if item is not None else None
-    entity_id = entity.get("id") if isinstance(entity, dict) else None
-    entity_type = entity.get("type") if isinstance(entity, dict) else None
+    entity_id, entity_type = entity_identity(entity)
     findings = []
     for problem in problems:
         pointer = prefix + reader.to_json_pointer(problem.path)
@@ -858,8 +846,8 @@ def _entity_findings(
                 line=line,
                 column=column,
                 json_path=pointer,
-                entity_id=entity_id if isinstance(entity_id, str) else None,
-                entity_type=entity_type if isinstance(entity_type, str) else None,
+                entity_id=entity_id,
+                entity_type=entity_type,
                 form=chosen,
                 index=index,
                 category=CATEGORY_SCHEMA if problem.code in _SCHEMA_CODES else CATEGORY_ENTITY,
@@ -925,8 +913,7 @@ def validate_items(
                 on_entity(item, proven)
             continue
         entity = item.value
-        entity_id = entity.get("id") if isinstance(entity, dict) else None
-        entity_type = entity.get("type") if isinstance(entity, dict) else None
+        entity_id, entity_type = entity_identity(entity)
         for problem in item.problems:
             yield Finding(
                 severity=ERROR,
@@ -936,8 +923,8 @@ def validate_items(
                 line=problem.line,
                 column=problem.column,
                 json_path=item.pointer_prefix + problem.json_path,
-                entity_id=entity_id if isinstance(entity_id, str) else None,
-                entity_type=entity_type if isinstance(entity_type, str) else None,
+                entity_id=entity_id,
+                entity_type=entity_type,
                 index=item.index,
                 document=item.document,
             )
