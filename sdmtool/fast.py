@@ -516,20 +516,26 @@ def proven_form(entity: Any, form: str | None = None, *, first: str = forms.KEY_
     ``form`` is the form the caller forces, or None to detect it as the full check does, trying ``first``
     first (the form of the previous entity: inputs seldom mix forms).
     """
+    return _proof(entity, form, first)[0]
+
+
+def _proof(entity: Any, form: str | None, first: str) -> tuple[str | None, str | None]:
+    """:func:`proven_form`, and the form :func:`sdmtool.forms.detect_form` gave if it had to be asked."""
     if type(entity) is not dict:
-        return None
+        return None, None
     entity_type = entity.get("type")
     if type(entity_type) is not str:
-        return None
+        return None, None
     if form is not None:
-        return form if form in derive.FORMS and _passes(entity, entity_type, form, False) else None
+        proven = form in derive.FORMS and _passes(entity, entity_type, form, False)
+        return (form if proven else None), None
     if _passes(entity, entity_type, first, True):
-        return first
+        return first, None
     # A proof in a detected form implies the detector reads that form: no other form can pass.
     detected = forms.detect_form(entity)
     if detected != first and detected in derive.FORMS and _passes(entity, entity_type, detected, True):
-        return detected
-    return None
+        return detected, detected
+    return None, detected
 
 
 def _passes(entity: dict[str, Any], entity_type: str, form: str, detected: bool) -> bool:
@@ -556,6 +562,13 @@ class Gate:
         self.seen = 0
         self.last = forms.KEY_VALUES
         self.named: dict[str, bool] = {}
+        # The form the detector gave for the last entity not proven, which the full check would ask again.
+        self._detected: tuple[Any, str | None] = (None, None)
+
+    def detected_form(self, entity: Any) -> str | None:
+        """What :func:`sdmtool.forms.detect_form` says of ``entity``, if the proof already asked it."""
+        seen, detected = self._detected
+        return detected if seen is entity else None
 
     @property
     def warm(self) -> bool:
@@ -577,7 +590,8 @@ class Gate:
             self.named[source] = forms.form_named_by(source) is not None
         if self.named[source] and self.form is None:
             return None  # the full check compares the form found with the file name
-        proven = proven_form(item.value, self.form, first=self.last)
+        proven, detected = _proof(item.value, self.form, self.last)
+        self._detected = (item.value, detected)
         if proven is not None:
             self.last = proven
         return proven

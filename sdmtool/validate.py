@@ -700,6 +700,7 @@ def check_entity(
     in_notification: bool = False,
     catalog: Catalog = BUNDLED,
     engine: bool = False,
+    detected: str | None = None,
 ) -> tuple[list[Problem], str | None]:
     """Problems of one entity (paths relative to it as written) and the form it was read in.
 
@@ -708,6 +709,7 @@ def check_entity(
     attributes (no member is missing) and may mark deleted ones with NGSI Null. ``catalog`` holds the
     schemas (the bundled ones by default). ``engine``: find the errors of bundled schemas with
     jsonschema-rs where it explains them alike (worth it over many entities: compiling costs ~0.1 s).
+    ``detected``: what :func:`sdmtool.forms.detect_form` says of the entity, when already asked.
     """
     if not isinstance(entity, dict):
         got = _type_name(entity)
@@ -716,7 +718,10 @@ def check_entity(
         # `sdmtool validate schemas/` meets the schemas beside the examples: not entities, not errors.
         skipped = "a JSON Schema document, not an entity: skipped"
         return [Problem(WARNING, "input.not-entity", skipped, ())], None
-    chosen = forms.detect_form(entity) if form in (None, "auto") else forms.canonical_form(form)
+    if form not in (None, "auto"):
+        chosen = forms.canonical_form(form)
+    else:
+        chosen = detected or forms.detect_form(entity)
     not_json = _non_json(entity) if check_json else []
     problems = list(not_json)
     if subscription_checks.is_subscription(entity):
@@ -814,6 +819,7 @@ def _entity_findings(
     catalog: Catalog = BUNDLED,
     item: reader.SourceEntity | None = None,
     engine: bool = False,
+    detected: str | None = None,
 ) -> tuple[list[Finding], str | None]:
     """The findings of one entity and the form it was read in; ``item`` when it was read from an input."""
     in_notification = item.in_notification if item is not None else False
@@ -824,6 +830,7 @@ def _entity_findings(
         in_notification=in_notification,
         catalog=catalog,
         engine=engine,
+        detected=detected,
     )
     if item is not None and form in (None, "auto") and chosen is not None:
         problems.extend(_file_name_problems(item.source, entity, chosen))
@@ -939,6 +946,7 @@ def validate_items(
             catalog=catalog,
             item=item,
             engine=gate.warm,
+            detected=gate.detected_form(entity),
         )
         if on_entity is not None:
             on_entity(item, chosen)

@@ -453,13 +453,14 @@ def test_the_findings_are_the_same_with_and_without_the_fast_path(tmp_path: Any,
 
 def test_the_fast_path_is_used_after_the_first_entities(tmp_path: Any, monkeypatch: Any) -> None:
     calls: list[str | None] = []
-    original = fast.proven_form
+    original = fast._proof
 
-    def counting(entity: Any, form: str | None = None, *, first: str = forms.KEY_VALUES) -> str | None:
-        calls.append(original(entity, form, first=first))
-        return calls[-1]
+    def counting(entity: Any, form: str | None, first: str) -> tuple[str | None, str | None]:
+        proof = original(entity, form, first)
+        calls.append(proof[0])
+        return proof
 
-    monkeypatch.setattr(fast, "proven_form", counting)
+    monkeypatch.setattr(fast, "_proof", counting)
     entities = [EXAMPLES["MLModel"]] * (fast.MIN_ENTITIES + 5)
     assert sdmtool.validate(_ndjson(tmp_path, entities)) == []
     assert calls == [forms.KEY_VALUES] * 5
@@ -517,3 +518,20 @@ def test_the_engine_explains_in_a_long_run(tmp_path: Any, monkeypatch: Any) -> N
     findings = sdmtool.validate(_ndjson(tmp_path, [broken] * (fast.MIN_ENTITIES + 3)))
     assert calls == ["MLModel"] * 3  # the first entities are too few to compile for
     assert [f.code for f in findings] == ["schema.type"] * (fast.MIN_ENTITIES + 3)
+
+
+def test_the_form_is_detected_once_per_entity_not_proven(tmp_path: Any, monkeypatch: Any) -> None:
+    broken = {**EXAMPLES["MLModel"], "version": 3}
+    path = _ndjson(tmp_path, [broken] * 6)
+    monkeypatch.setattr(fast, "MIN_ENTITIES", 0)
+    calls: list[str] = []
+    original = forms.detect_form
+
+    def counting(entity: Any) -> str:
+        calls.append(original(entity))
+        return calls[-1]
+
+    monkeypatch.setattr(forms, "detect_form", counting)
+    findings = sdmtool.validate(path)
+    assert [f.code for f in findings] == ["schema.type"] * 6
+    assert calls == [forms.KEY_VALUES] * 6
