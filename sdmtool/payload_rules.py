@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from sdmtool import forms, ngsild, schemas
 from sdmtool.findings import ERROR, WARNING, Severity
 
@@ -174,7 +176,9 @@ def ngsild_rules(
             outcome.add(ERROR, DOUBLE_WRAPPED, message, (*path, value_member))
         if "unitCode" in instance:
             _unit_code(outcome, instance["unitCode"], kind, (*path, "unitCode"))
-    _walk_values(entity, outcome)
+    # Normalized date-times are typed values: the serialisation would only find them again.
+    if form != forms.KEY_VALUES or _may_need_walk(entity):
+        _walk_values(entity, outcome)
     return outcome
 
 
@@ -211,6 +215,16 @@ def _needs_walk(node: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def _may_need_walk(entity: Mapping[str, Any]) -> bool:
+    """Whether the entity's JSON text shows a null or an ``@type`` key anywhere: one serialisation, in C,
+    clears most keyValues entities at once. A string that merely contains "null" only costs the walk."""
+    try:
+        text = orjson.dumps(entity)
+    except (TypeError, orjson.JSONEncodeError):  # not JSON (the Python API): walk it
+        return True
+    return b"null" in text or b'"@type":' in text
 
 
 def _walk_values(entity: Mapping[str, Any], outcome: Outcome) -> None:

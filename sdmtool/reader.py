@@ -454,9 +454,12 @@ class _Segment:
         return None
 
 
-# What the walk along a path looks at: whole strings (so that brackets inside them do not count) and the
-# punctuation of arrays and objects; numbers, literals and blanks are skipped by the search itself.
-_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+# What the walk along a path looks at: whole strings (so that brackets inside them do not count), whole
+# arrays and objects that hold no other (one step over most NGSI-LD attributes), and the punctuation of
+# the others; numbers, literals and blanks are skipped by the search itself.
+_STRING_TOKEN = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_FLAT_MEMBERS = rf'(?:[^"\[\]{{}}]++|{_STRING_TOKEN})*+'
+_STRUCTURE = re.compile(rf"{_STRING_TOKEN}|\{{{_FLAT_MEMBERS}\}}|\[{_FLAT_MEMBERS}\]|[\[\]{{}},]")
 
 
 def _member_offset(text: str, offset: int, name: str) -> int | None:
@@ -465,7 +468,9 @@ def _member_offset(text: str, offset: int, name: str) -> int | None:
     at_key = True
     for token in _STRUCTURE.finditer(text, offset + 1):
         char = text[token.start()]
-        if char == '"':
+        if token.end() - token.start() > 1 and char != '"':
+            at_key = False  # a whole array or object: a member's value
+        elif char == '"':
             if depth == 0 and at_key:
                 written = token.group()
                 key = written[1:-1] if "\\" not in written else json.loads(written)
@@ -494,6 +499,8 @@ def _element_offset(text: str, offset: int, index: int) -> int | None:
     depth = commas = 0
     for token in _STRUCTURE.finditer(text, start):
         char = text[token.start()]
+        if token.end() - token.start() > 1:
+            continue  # a string, or a whole array or object: one element, or inside one
         if char in "[{":
             depth += 1
         elif char in "]}":
