@@ -352,10 +352,6 @@ def _engine_validator(schema: dict[str, Any]) -> Any:
     )
 
 
-def _compile(schema: dict[str, Any]) -> Check:
-    return _engine_validator(schema).is_valid  # type: ignore[no-any-return]
-
-
 def _self_check(formats: dict[str, list[str]]) -> None:
     """A last guard against a change in either library: sample strings judged alike by both engines."""
     checker = schemas.format_checker()
@@ -379,7 +375,8 @@ def _self_check(formats: dict[str, list[str]]) -> None:
         ],
     }
     for name, strings in samples.items():
-        check = _compile({"type": "string", "allOf": [{"pattern": p} for p in formats[name]]})
+        checks = [{"pattern": expression} for expression in formats[name]]
+        check = _engine_validator({"type": "string", "allOf": checks}).is_valid
         for text in strings:
             if check(text) != checker.conforms(text, name):
                 raise Unsupported(f"the engines disagree on {name} {text!r}")
@@ -397,9 +394,9 @@ def _formats() -> dict[str, list[str]] | None:
 
 
 @functools.cache
-def _check(entity_type: str, form: str, detected: bool = True) -> Check | None:
-    """The proof for one type in one form (``detected``: as the detector would read it, or forced); None
-    when that type is always checked in full."""
+def _form_validator(entity_type: str, form: str, detected: bool = True) -> Any:
+    """The compiled schema of one type in one form (``detected``: as the detector would read it, or
+    forced); None when that type is always checked in full."""
     formats = _formats()
     if formats is None or entity_type in _MORE_RULES or entity_type not in schemas.entity_types():
         return None
@@ -407,7 +404,38 @@ def _check(entity_type: str, form: str, detected: bool = True) -> Check | None:
         schema = engine_schema(derive.schema_of_form(form, entity_type, detected=detected), formats)
     except (Unsupported, derive.UnsupportedSchema):
         return None
-    return _compile(schema)
+    return _engine_validator(schema)
+
+
+def _check(entity_type: str, form: str, detected: bool = True) -> Check | None:
+    """The proof for one type in one form; None when that type is always checked in full."""
+    validator = _form_validator(entity_type, form, detected)
+    return None if validator is None else validator.is_valid  # type: ignore[no-any-return]
+
+
+# The entity-level keywords of the generated schemas: their errors name no member, or (an undeclared
+# member) name it in the error.
+_ENTITY_KEYWORDS = frozenset({"required", "additionalProperties"})
+
+
+def unproven_members(entity: dict[str, Any], form: str, detected: bool = True) -> set[str] | None:
+    """The members of ``entity`` that fail their part of the schema generated for ``form``: every other
+    member is one the full check would report nothing about. None when that cannot be told."""
+    validator = _form_validator(entity["type"], form, detected)
+    if validator is None:
+        return None
+    failing: set[str] = set()
+    try:
+        for error in validator.iter_errors(entity):
+            if error.instance_path:
+                failing.add(str(error.instance_path[0]))
+            elif error.schema_path and error.schema_path[-1] in _ENTITY_KEYWORDS:
+                failing.update(getattr(error.kind, "unexpected", ()))  # undeclared members
+            else:
+                return None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return failing
 
 
 # --- explaining errors ---------------------------------------------------------------------------------
@@ -562,13 +590,23 @@ class Gate:
         self.seen = 0
         self.last = forms.KEY_VALUES
         self.named: dict[str, bool] = {}
-        # The form the detector gave for the last entity not proven, which the full check would ask again.
-        self._detected: tuple[Any, str | None] = (None, None)
+        # The last entity a proof was tried on, and the form the detector gave if it was asked: what the
+        # full check of that entity would otherwise work out again.
+        self._tried: tuple[Any, str | None] = (None, None)
 
     def detected_form(self, entity: Any) -> str | None:
         """What :func:`sdmtool.forms.detect_form` says of ``entity``, if the proof already asked it."""
-        seen, detected = self._detected
-        return detected if seen is entity else None
+        tried, detected = self._tried
+        return detected if tried is entity else None
+
+    def unproven_members(self, entity: Any) -> set[str] | None:
+        """The members of ``entity`` (just not proven valid) that the full check must look at: the others
+        pass their part of the schema of the form the full check reads it in. None: all of them."""
+        tried, detected = self._tried
+        form = self.form or detected
+        if tried is not entity or form not in derive.FORMS:
+            return None
+        return unproven_members(entity, form, self.form is None)
 
     @property
     def warm(self) -> bool:
@@ -591,7 +629,7 @@ class Gate:
         if self.named[source] and self.form is None:
             return None  # the full check compares the form found with the file name
         proven, detected = _proof(item.value, self.form, self.last)
-        self._detected = (item.value, detected)
+        self._tried = (item.value, detected)
         if proven is not None:
             self.last = proven
         return proven

@@ -701,6 +701,7 @@ def check_entity(
     catalog: Catalog = BUNDLED,
     engine: bool = False,
     detected: str | None = None,
+    proven_members: Iterable[str] = (),
 ) -> tuple[list[Problem], str | None]:
     """Problems of one entity (paths relative to it as written) and the form it was read in.
 
@@ -710,6 +711,8 @@ def check_entity(
     schemas (the bundled ones by default). ``engine``: find the errors of bundled schemas with
     jsonschema-rs where it explains them alike (worth it over many entities: compiling costs ~0.1 s).
     ``detected``: what :func:`sdmtool.forms.detect_form` says of the entity, when already asked.
+    ``proven_members``: attributes left out of ``entity`` because the fast path proved them (see
+    :meth:`sdmtool.fast.Gate.unproven_members`): present, so never "missing".
     """
     if not isinstance(entity, dict):
         got = _type_name(entity)
@@ -731,6 +734,7 @@ def check_entity(
         return problems, None
     # Kept away from the schema validator, which would recurse too deep or fail to print them.
     broken = {str(problem.path[0]) for problem in not_json if problem.code in ("json.depth", "json.number")}
+    broken.update(proven_members)  # there, and nothing to say about them
     type_problems, checked = _checked_types(entity, catalog)
     problems.extend(type_problems)
     if "id" not in entity and not checked:
@@ -820,6 +824,7 @@ def _entity_findings(
     item: reader.SourceEntity | None = None,
     engine: bool = False,
     detected: str | None = None,
+    proven_members: Iterable[str] = (),
 ) -> tuple[list[Finding], str | None]:
     """The findings of one entity and the form it was read in; ``item`` when it was read from an input."""
     in_notification = item.in_notification if item is not None else False
@@ -831,6 +836,7 @@ def _entity_findings(
         catalog=catalog,
         engine=engine,
         detected=detected,
+        proven_members=proven_members,
     )
     if item is not None and form in (None, "auto") and chosen is not None:
         problems.extend(_file_name_problems(item.source, entity, chosen))
@@ -935,9 +941,18 @@ def validate_items(
                 index=item.index,
                 document=item.document,
             )
+        # Attributes the fast path proved are left out: nothing is said about them.
+        failing = gate.unproven_members(entity)
+        proven_members: frozenset[str] = frozenset()
+        checked = entity
+        if failing is not None:
+            proven_members = frozenset(
+                n for n in entity if n not in ngsild.ENTITY_MEMBERS and n not in failing
+            )
+            checked = {name: member for name, member in entity.items() if name not in proven_members}
         # Parsed from JSON text: no NaN, no Python objects to look for.
         found, chosen = _entity_findings(
-            entity,
+            checked,
             form=form,
             source=item.source,
             index=item.index,
@@ -947,6 +962,7 @@ def validate_items(
             item=item,
             engine=gate.warm,
             detected=gate.detected_form(entity),
+            proven_members=proven_members,
         )
         if on_entity is not None:
             on_entity(item, chosen)

@@ -4,6 +4,7 @@ check reports nothing about it, and the two engines must read patterns and forma
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import re
 from typing import Any
@@ -535,3 +536,51 @@ def test_the_form_is_detected_once_per_entity_not_proven(tmp_path: Any, monkeypa
     findings = sdmtool.validate(path)
     assert [f.code for f in findings] == ["schema.type"] * 6
     assert calls == [forms.KEY_VALUES] * 6
+
+
+@SETTINGS
+@given(st.data())
+def test_leaving_out_the_proven_members_changes_no_finding(data: st.DataObject) -> None:
+    """The full check of an entity without the members the fast path proved (told that they are there)
+    finds exactly what it finds on the whole entity, in each form, detected or forced."""
+    form = data.draw(st.sampled_from([forms.KEY_VALUES, forms.NORMALIZED, forms.NGSIV2_NORMALIZED]))
+    forced = data.draw(st.booleans())
+    entity = data.draw(key_values())
+    if form != forms.KEY_VALUES:
+        entity = (forms.to_normalized if form == forms.NORMALIZED else forms.to_ngsiv2_normalized)(entity)
+    entity = _as_json(data.draw(mutated(data.draw(mutated(entity)))))
+    if type(entity.get("type")) is not str:
+        return
+    read_as = form if forced else forms.detect_form(entity)
+    failing = fast.unproven_members(entity, read_as, not forced) if read_as in derive.FORMS else None
+    if failing is None:
+        return
+    proven = {n for n in entity if n not in forms.ENTITY_MEMBERS and n not in failing}
+    pruned = {name: member for name, member in entity.items() if name not in proven}
+    whole = check_entity(entity, form=form if forced else None, check_json=False)
+    assert (
+        check_entity(
+            pruned,
+            form=form if forced else None,
+            check_json=False,
+            detected=None if forced else read_as,
+            proven_members=proven,
+        )
+        == whole
+    )
+
+
+def test_only_the_failing_members_are_checked_in_full(tmp_path: Any, monkeypatch: Any) -> None:
+    broken = {**EXAMPLES["MLModel"], "version": 3}
+    path = _ndjson(tmp_path, [broken] * 3)
+    monkeypatch.setattr(fast, "MIN_ENTITIES", 0)
+    seen: list[set[str]] = []
+    original = check_entity
+
+    def recording(entity: Any, **options: Any) -> Any:
+        seen.append(set(entity))
+        return original(entity, **options)
+
+    monkeypatch.setattr(importlib.import_module("sdmtool.validate"), "check_entity", recording)
+    assert [f.code for f in sdmtool.validate(path)] == ["schema.type"] * 3
+    assert seen == [{"id", "type", "version"}] * 3
