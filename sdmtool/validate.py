@@ -366,7 +366,12 @@ def _check_instance(
     if kind == "ListRelationship" and "objectList" in instance:
         yield from _check_object_list(instance["objectList"], (*path, "objectList"))
     if "datasetId" in instance:
-        yield from _check_uri(instance["datasetId"], (*path, "datasetId"), "datasetId")
+        dataset_id = instance["datasetId"]
+        if isinstance(dataset_id, list):  # one URI per instance (clause 4.5.5), unlike a Relationship's object
+            message = f"datasetId must be one absolute URI, not a list: got {_show(dataset_id)}"
+            yield Problem(ERROR, "ngsi-ld.object", message, (*path, "datasetId"))
+        else:
+            yield from _check_uri(dataset_id, (*path, "datasetId"), "datasetId")
     if "observedAt" in instance and not (
         isinstance(instance["observedAt"], str)
         and schemas.format_checker().conforms(instance["observedAt"], "date-time")

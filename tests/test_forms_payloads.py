@@ -236,6 +236,15 @@ def test_multi_instance_datasets_are_unique_per_attribute(tmp_path: Path) -> Non
     assert validate(entity) == []
 
 
+def test_a_dataset_id_is_one_uri_not_a_list(tmp_path: Path) -> None:
+    entity = normalized() | {"version": {"type": "Property", "value": "1", "datasetId": ["urn:a:1"]}}
+    path, text = written(tmp_path, entity)
+    finding = only(validate(path), "ngsi-ld.object")
+    assert finding.json_path == "/version/datasetId"
+    assert "one absolute URI, not a list" in finding.message
+    assert (finding.line, finding.column) == at(text, '"datasetId": ')
+
+
 def test_observed_at_and_typed_date_times(tmp_path: Path) -> None:
     entity = normalized() | {
         "version": {"type": "Property", "value": "1", "observedAt": "yesterday"},
