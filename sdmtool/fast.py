@@ -35,8 +35,10 @@ from typing import Any
 
 from sdmtool import derive, forms, schemas
 
-# Below this many entities, building the fast validators (about 0.1 s) costs more than it saves.
+# Below this many entities, building the fast validators (about 0.1 s) costs more than it saves; an input of
+# this many characters holds enough entities to pay for them from its first one.
 MIN_ENTITIES = 200
+LARGE_INPUT = 1 << 20
 # Types the full check holds to rules beyond their schema (sdmtool.validate.check_entity): the subscription
 # rules of SubscriptionQuery.
 _MORE_RULES = frozenset({"SubscriptionQuery"})
@@ -579,9 +581,9 @@ def _passes(entity: dict[str, Any], entity_type: str, form: str, detected: bool)
 class Gate:
     """Where :func:`sdmtool.validate.validate_items` asks the fast path, one entity read at a time.
 
-    The fast path is for many entities: the first :data:`MIN_ENTITIES` ones go to the full check, and so
-    does every entity whose findings would depend on more than its value (duplicate keys, a notification's
-    deleted attributes, a file name that announces a form, user schemas).
+    The fast path is for many entities: the first :data:`MIN_ENTITIES` ones of small inputs go to the full
+    check, and so does every entity whose findings would depend on more than its value (duplicate keys, a
+    notification's deleted attributes, a file name that announces a form, user schemas).
     """
 
     def __init__(self, form: str | None, *, user_type: Callable[[str], bool] = lambda name: False) -> None:
@@ -590,6 +592,9 @@ class Gate:
         self.seen = 0
         self.last = forms.KEY_VALUES
         self.named: dict[str, bool] = {}
+        # Past the first entities (or in a large input): the engine's validators are worth compiling, for
+        # the explanations of the full check too.
+        self.warm = False
         # The last entity a proof was tried on, and the form the detector gave if it was asked: what the
         # full check of that entity would otherwise work out again.
         self._tried: tuple[Any, str | None] = (None, None)
@@ -608,16 +613,13 @@ class Gate:
             return None
         return unproven_members(entity, form, self.form is None)
 
-    @property
-    def warm(self) -> bool:
-        """Past the first entities: the engine's validators are worth compiling (for explanations too)."""
-        return self.seen > MIN_ENTITIES
-
     def proven_form(self, item: Any) -> str | None:
         """The form of ``item`` (a :class:`sdmtool.reader.SourceEntity`) when proven valid, else None."""
         self.seen += 1
-        if self.seen <= MIN_ENTITIES:
-            return None
+        if not self.warm:
+            if self.seen <= MIN_ENTITIES and item.input_size < LARGE_INPUT:
+                return None
+            self.warm = True
         if item.problems or item.in_notification or item.pointer_prefix or not item.parsed_by_orjson:
             return None
         entity_type = item.value.get("type") if type(item.value) is dict else None

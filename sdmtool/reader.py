@@ -562,6 +562,11 @@ class SourceEntity:
     _positions: Callable[[PathKey], tuple[int | None, int | None]] | None = None
 
     @property
+    def input_size(self) -> int:
+        """Characters of the JSON text the entity was read from (0 for YAML)."""
+        return len(self._segment.text.text) if self._segment is not None else 0
+
+    @property
     def parsed_by_orjson(self) -> bool:
         """Read by orjson, not by the scanner or as YAML: its integers fit in 64 bits."""
         return self._segment is not None and self._segment.parsed_by_orjson

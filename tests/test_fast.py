@@ -584,3 +584,18 @@ def test_only_the_failing_members_are_checked_in_full(tmp_path: Any, monkeypatch
     monkeypatch.setattr(importlib.import_module("sdmtool.validate"), "check_entity", recording)
     assert [f.code for f in sdmtool.validate(path)] == ["schema.type"] * 3
     assert seen == [{"id", "type", "version"}] * 3
+
+
+def test_a_large_input_takes_the_fast_path_from_its_first_entity(tmp_path: Any, monkeypatch: Any) -> None:
+    calls: list[str | None] = []
+    original = fast._proof
+
+    def counting(entity: Any, form: str | None, first: str) -> tuple[str | None, str | None]:
+        calls.append(original(entity, form, first)[0])
+        return calls[-1], None
+
+    monkeypatch.setattr(fast, "_proof", counting)
+    path = _ndjson(tmp_path, [EXAMPLES["MLModel"]] * 5)
+    assert sdmtool.validate(path) == [] and calls == []  # small: the full check
+    monkeypatch.setattr(fast, "LARGE_INPUT", path.stat().st_size)
+    assert sdmtool.validate(path) == [] and calls == [forms.KEY_VALUES] * 5
