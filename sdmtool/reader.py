@@ -393,7 +393,6 @@ class _Text:
         self.encoded = encoded  # the UTF-8 bytes it was decoded from, when at hand
         self._line_starts: list[int] | None = None
         self._long_digit_runs: bool | None = None
-        self._spaced_key_ends: bool | None = None
 
     @property
     def long_digit_runs(self) -> bool:
@@ -404,13 +403,6 @@ class _Text:
             digits_as_zeros = encoded.translate(_DIGITS_AS_ZEROS)
             self._long_digit_runs = b"0" * 19 in digits_as_zeros
         return self._long_digit_runs
-
-    @property
-    def spaced_key_ends(self) -> bool:
-        """Whether a quote is followed by blanks and ':' somewhere (a key written ``"key" :``)."""
-        if self._spaced_key_ends is None:
-            self._spaced_key_ends = _SPACED_KEY_END.search(self.text) is not None
-        return self._spaced_key_ends
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
@@ -616,46 +608,18 @@ def _typed_path(value: Any, path: PathKey) -> PathKey:
 _LONG_INTEGER = re.compile(r"(?:^|[\[:,])[ \t\n\r]*-?[0-9]{19,}(?![0-9.eE])")
 
 
-def _key_count(value: Any) -> int:
-    stack, count = [value], 0
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            count += len(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return count
-
-
-# The end of a key written with blanks before its colon.
-_SPACED_KEY_END = re.compile(r'"[ \t\n\r]+:')
-
-
-def _keys_written_at_most(source: str, spaced: bool = True) -> int:
-    """At least as many as the keys in the text: each key's closing quote is followed by ':' (maybe after
-    blanks, unless ``spaced`` is False). An escaped quote followed by ':' in a string counts too, which
-    only means an exact check."""
-    count = source.count('":')
-    if spaced:
-        count += len(_SPACED_KEY_END.findall(source))
-    return count
-
-
-def _keys_parsed(value: Any) -> int:
+def _may_have_duplicates(chunk: str, value: Any) -> bool:
+    """orjson keeps the last of repeated keys silently, and a key left out takes its colon with it. Every
+    other colon is in a string, which orjson writes back with the same colons unless the text escaped one
+    (``\\u003a``). So the same count of colons in the text and in orjson's output of what it read proves
+    there is no repeat; anything else goes to the scanner, which finds them exactly."""
+    if "\\u003" in chunk:
+        return True
     try:
         compact = orjson.dumps(value)
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits, read by the scanner
-        return _key_count(value)
-    # Without an escaped quote, every '":' of orjson's output ends a key.
-    return _key_count(value) if b'\\"' in compact else compact.count(b'":')
-
-
-def _may_have_duplicates(source: str, value: Any, spaced: bool = True) -> bool:
-    """orjson keeps the last of repeated keys silently: fewer keys parsed than written means duplicates.
-    Compared with an upper bound of the keys written, equality proves there are none; anything else goes
-    to the scanner, which finds them exactly."""
-    return _keys_written_at_most(source, spaced) != _keys_parsed(value)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the scanner has read this text already
+        return True
+    return chunk.count(":") != compact.count(b":")
 
 
 def _parse_segment(text: _Text, segment: _Segment) -> Any:
@@ -719,7 +683,7 @@ def _entities_of(
 ) -> Iterator[Item]:
     """The entities in one parsed document: an entity, an array of them, or a GeoJSON FeatureCollection."""
     duplicates_possible = check_duplicates and _may_have_duplicates(
-        text.text[segment.start : segment.end], value, text.spaced_key_ends
+        text.text[segment.start : segment.end], value
     )
     if type(value) is dict and "data" not in value and value.get("type") not in _GEOJSON_CONTAINERS:
         # One plain entity, by far the most common document (an NDJSON line): no envelope to look into.
@@ -886,19 +850,6 @@ def _decode(name: str, data: bytes) -> _Text:
         raise ReadError(name, message, line, column, "not-utf8") from None
 
 
-def _ndjson_segments(text: _Text) -> Iterator[tuple[int, _Segment]]:
-    start = 0
-    number = 0
-    source = text.text
-    while start <= len(source):
-        end = source.find("\n", start)
-        end = len(source) if end == -1 else end
-        if source[start:end].strip():
-            yield number, _Segment(text, start, end)
-        number += 1
-        start = end + 1
-
-
 def _parses_alone(line: str) -> bool:
     try:
         orjson.loads(line)
@@ -982,16 +933,49 @@ def read_bytes(
             yield from _entities_of(value, text, segment, index=None, check_duplicates=True)
             return
     found = False
-    for number, segment in _ndjson_segments(text):
+    for item in _ndjson_items(text):
         found = True
-        try:
-            value = _parse_segment(text, segment)
-        except ReadError as error:
-            yield error
-            continue
-        yield from _entities_of(value, text, segment, index=number, check_duplicates=True)
+        yield item
     if not found:
         yield ReadError(name, "empty input: no JSON lines", 1, 1)
+
+
+def _ndjson_items(text: _Text) -> Iterator[Item]:
+    """What each line of an NDJSON text holds. Most lines are one well-formed entity without repeated keys
+    or long integers: those are read with as little as possible around orjson; any other line is read the
+    general way, which says what is wrong and where."""
+    source, name = text.text, text.name
+    plain_text = not text.long_digit_runs  # no integer orjson could round
+
+    loads = orjson.loads
+    start, number, length = 0, 0, len(source)
+    while start <= length:
+        end = source.find("\n", start)
+        end = length if end == -1 else end
+        line = source[start:end]
+        if line and not line.isspace():
+            segment = _Segment(text, start, end)
+            try:
+                value = loads(line) if plain_text else None
+            except orjson.JSONDecodeError:
+                value = None
+            if (
+                type(value) is dict
+                and "data" not in value
+                and value.get("type") not in _GEOJSON_CONTAINERS
+                and not _may_have_duplicates(line, value)
+            ):
+                segment.parsed_by_orjson = True
+                yield SourceEntity(value, name, number, [], segment)
+            else:
+                try:
+                    value = _parse_segment(text, segment)
+                except ReadError as error:
+                    yield error
+                else:
+                    yield from _entities_of(value, text, segment, index=number, check_duplicates=True)
+        number += 1
+        start = end + 1
 
 
 def _stat_problem(path: Path, error: OSError) -> ReadError:

@@ -367,7 +367,8 @@ def _check_instance(
         yield from _check_object_list(instance["objectList"], (*path, "objectList"))
     if "datasetId" in instance:
         dataset_id = instance["datasetId"]
-        if isinstance(dataset_id, list):  # one URI per instance (clause 4.5.5), unlike a Relationship's object
+        # One URI per instance (clause 4.5.5), unlike the object of a Relationship.
+        if isinstance(dataset_id, list):
             message = f"datasetId must be one absolute URI, not a list: got {_show(dataset_id)}"
             yield Problem(ERROR, "ngsi-ld.object", message, (*path, "datasetId"))
         else:

@@ -415,12 +415,19 @@ def test_keywords_without_a_checked_translation_are_refused() -> None:
         ('{"a": "\\u0022:", "a": 1}', True),
         ('{"k\\\\": 1, "k\\\\" \n: 2}', True),
         ('{"a": {"b": [1, {"c": 1}]}, "d": "\\": x"}', False),
+        # A colon escaped in a string and a repeated key: one more colon read, one fewer written back.
+        ('{"a": "\\u003a", "b": 1, "b": 2}', True),
+        ('{"a": "x:y", "b": "\\u003A"}', False),
+        ('{"u": "http://x", "u": "http://y"}', True),
     ],
 )
 def test_duplicate_keys_are_always_found(text: str, duplicate: bool) -> None:
-    (item,) = list(reader.read_bytes("x.json", text.encode()))
-    assert isinstance(item, reader.SourceEntity)
-    assert bool(item.problems) == duplicate
+    # As a document, and (on one line) as two NDJSON lines.
+    ndjson = [] if "\n" in text else [("x.ndjson", f"{text}\n{text}\n")]
+    for name, data in [("x.json", text), *ndjson]:
+        for item in reader.read_bytes(name, data.encode()):
+            assert isinstance(item, reader.SourceEntity)
+            assert bool(item.problems) == duplicate
 
 
 def _ndjson(tmp_path: Any, entities: list[dict[str, Any]], name: str = "many.ndjson") -> Any:
