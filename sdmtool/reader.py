@@ -420,6 +420,7 @@ class _Segment:
         self.end = len(text.text) if end is None else end
         self._scanner: _Scanner | None = None
         self.parsed_by_orjson = False  # integers within 64 bits: what the fast path (sdmtool.fast) needs
+        self.value: Any = None  # what orjson read, when it did
 
     def scan(self) -> _Scanner:
         """Scan the segment once; offsets recorded by the scanner are relative to ``self.start``."""
@@ -434,7 +435,8 @@ class _Segment:
         if self._scanner is None and self.parsed_by_orjson:
             # Well-formed, and free of repeated keys (else the scanner has run to find them): walking the
             # tokens along the path costs a fraction of a full scan.
-            return _offset_along(self.text.text, _WS.match(self.text.text, self.start).end(), path)
+            start = _WS.match(self.text.text, self.start).end()
+            return _offset_along(self.text.text, start, path, self.value, self.end)
         try:
             positions = self.scan().positions
         except _ScanError:
@@ -506,20 +508,45 @@ def _element_offset(text: str, offset: int, index: int) -> int | None:
     return None
 
 
-def _offset_along(text: str, offset: int, path: PathKey) -> int:
+def _only_key(text: str, offset: int, end: int, name: str) -> int | None:
+    """Where the value of key ``name`` starts if ``"name"`` is written once only between ``offset`` and
+    ``end``; None if it is not, or is no key there."""
+    quoted = f'"{name}"'
+    first = text.find(quoted, offset, end)
+    if first == -1 or text.find(quoted, first + 1, end) != -1:
+        return None
+    colon = _WS.match(text, first + len(quoted)).end()
+    return _WS.match(text, colon + 1).end() if text.startswith(":", colon) else None
+
+
+_UNKNOWN = object()
+
+
+def _offset_along(
+    text: str, offset: int, path: PathKey, document: Any = _UNKNOWN, end: int | None = None
+) -> int:
     """Where the value at ``path`` starts in the well-formed JSON value starting at ``offset``, without
-    repeated keys; for a missing member or element, where its nearest existing ancestor starts."""
+    repeated keys; for a missing member or element, where its nearest existing ancestor starts.
+
+    With the ``document`` parsed from it and where its text ``end``s: a member known to be there whose key
+    is written once only, and without escapes anywhere, is found by a plain search, not by a walk."""
+    node = document
+    literal = end is not None and text.find("\\", offset, end) == -1
     for part in path:
         opener = text[offset]
+        found = None
         if opener == "{" and isinstance(part, str):
-            found = _member_offset(text, offset, part)
+            if literal and type(node) is dict and part in node:
+                assert end is not None
+                found = _only_key(text, offset, end, part)
+            if found is None:
+                found = _member_offset(text, offset, part)
         elif opener == "[" and isinstance(part, int) and part >= 0:
             found = _element_offset(text, offset, part)
-        else:
-            found = None
         if found is None:
             return offset
         offset = found
+        node = node[part] if type(node) in (dict, list) else _UNKNOWN
     return offset
 
 
@@ -633,6 +660,7 @@ def _parse_segment(text: _Text, segment: _Segment) -> Any:
     else:
         if not text.long_digit_runs or not _LONG_INTEGER.search(chunk):
             segment.parsed_by_orjson = True
+            segment.value = value
             return value
     # Slow path, for broken input (the scanner says where and why) and for integers beyond 64 bits, which
     # orjson rounds to a float without a word: the scanner reads them exactly.
@@ -966,6 +994,7 @@ def _ndjson_items(text: _Text) -> Iterator[Item]:
                 and not _may_have_duplicates(line, value)
             ):
                 segment.parsed_by_orjson = True
+                segment.value = value
                 yield SourceEntity(value, name, number, [], segment)
             else:
                 try:

@@ -342,6 +342,8 @@ def test_walking_to_a_path_finds_what_the_scanner_records(
             if path[:length] in scanner.positions
         )
         assert reader._offset_along(text, 2, path) == expected, path
+        # Knowing what was parsed, a key written once is found by a search: the same offsets.
+        assert reader._offset_along(text, 2, path, value, len(text)) == expected, path
 
 
 def test_locations_in_ndjson_come_from_the_walk_without_a_full_scan(tmp_path: Path) -> None:
