@@ -422,8 +422,8 @@ def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
     # One keyValues object attribute with type+value is not enough: at least half of the attributes must
     # be written the NGSI-v2 way (one of them completely), so that an NGSI-v2 entity with a broken
     # attribute is still read as NGSI-v2 and the broken attribute reported, not every other one.
-    if "@context" in entity or not any(isinstance(member, dict) for member in entity.values()):
-        return False  # NGSI-v2 attributes are objects
+    if "@context" in entity or not any(isinstance(m, dict) and "type" in m for m in entity.values()):
+        return False  # no object with a type: nothing written the NGSI-v2 way
     facts = _schema_facts(entity)
     attributes = [(name, member) for name, member in entity.items() if name not in ENTITY_MEMBERS]
     like = [
