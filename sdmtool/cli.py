@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import click
 
-from sdmtool import __version__, reader
+from sdmtool import __version__, forms, reader
 from sdmtool import build as build_module
 
 # By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
@@ -20,7 +20,7 @@ from sdmtool.findings import Finding, entity_identity, exit_code
 from sdmtool.lint import lint_items
 from sdmtool.progress import Progress, wanted
 from sdmtool.report import LISTS_ENTITIES, REPORTERS, Checked, Summary, render, use_color
-from sdmtool.validate import FORM_CHOICES, validate_items
+from sdmtool.validate import FORM_CHOICES, line_proof, validate_items
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,7 +49,7 @@ class _Counter:
 
     def wrap(self, items: Iterator[reader.Item]) -> Iterator[reader.Item]:
         for item in items:
-            if isinstance(item, reader.SourceEntity):
+            if isinstance(item, reader.SourceEntity | reader.ProvenEntity):
                 self.entities += 1
                 self.progress.advance()
                 if self.record:
@@ -59,7 +59,7 @@ class _Counter:
                 self.progress.describe(item.source)
             yield item
 
-    def entity_form(self, item: reader.SourceEntity, form: str | None) -> None:
+    def entity_form(self, item: reader.SourceEntity | reader.ProvenEntity, form: str | None) -> None:
         """The form ``item`` was read in (validate): counted, and kept on its record."""
         if form is not None:
             self.forms[form] = self.forms.get(form, 0) + 1
@@ -86,7 +86,9 @@ def _report_and_exit(output_format: str, findings: list[Finding], summary: Summa
     sys.exit(exit_code(findings))
 
 
-def _checked(item: reader.SourceEntity) -> Checked:
+def _checked(item: reader.SourceEntity | reader.ProvenEntity) -> Checked:
+    if isinstance(item, reader.ProvenEntity):
+        return Checked(item.source, item.index, item.entity_id, item.entity_type)
     return Checked(item.source, item.index, *entity_identity(item.value), document=item.document)
 
 
@@ -151,8 +153,9 @@ def validate(
     catalog = load_catalog(schema_paths, ref_map)
     with Progress(enabled=wanted()) as progress:
         counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
-        items = counter.wrap(reader.read(paths, on_input=counter.input_read))
         chosen = None if form == "auto" else form
+        proof = line_proof(forms.canonical_form(chosen) if chosen else None, catalog)
+        items = counter.wrap(reader.read(paths, on_input=counter.input_read, line_proof=proof))
         findings = list(validate_items(items, form=chosen, catalog=catalog, on_entity=counter.entity_form))
     _report_and_exit(output_format, findings, counter.summary("validate"))
 

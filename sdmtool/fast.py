@@ -114,21 +114,25 @@ def _complement(ranges: Ranges) -> Ranges:
     return result
 
 
-def _char(code: int) -> str:
-    return f"\\x{{{code:X}}}"
+def _char(code: int, python: bool = False) -> str:
+    return f"\\U{code:08X}" if python else f"\\x{{{code:X}}}"
 
 
-def _class(ranges: Ranges) -> str:
+def _class(ranges: Ranges, python: bool = False) -> str:
     ranges = _normalise(ranges)
     if not ranges:
-        return r"[^\x{0}-\x{10FFFF}]"  # matches nothing
+        return f"[^{_char(0, python)}-{_char(_MAX_CODE_POINT, python)}]"  # matches nothing
     if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-        return _char(ranges[0][0])
-    return "[" + "".join(_char(lo) if lo == hi else f"{_char(lo)}-{_char(hi)}" for lo, hi in ranges) + "]"
+        return _char(ranges[0][0], python)
+    members = (
+        _char(lo, python) if lo == hi else f"{_char(lo, python)}-{_char(hi, python)}" for lo, hi in ranges
+    )
+    return "[" + "".join(members) + "]"
 
 
 class _Translator:
-    """Writes a parsed Python expression in the Rust ``regex`` crate's syntax, with the same matches.
+    """Writes a parsed Python expression in the Rust ``regex`` crate's syntax, with the same matches (with
+    ``python``, in Python's own syntax: for the case-folding and the explicit character classes).
 
     ``upper_case_input``: the expression is matched against ``text.upper()``, as python-jsonschema does for
     date-times; each letter then also stands for its lower-case form. Only upper-case ASCII letters are
@@ -136,12 +140,17 @@ class _Translator:
     them).
     """
 
-    def __init__(self, flags: int, upper_case_input: bool) -> None:
+    def __init__(self, flags: int, upper_case_input: bool, python: bool = False) -> None:
         if flags & (re.IGNORECASE | re.MULTILINE | re.LOCALE):
             raise Unsupported("IGNORECASE, MULTILINE and LOCALE are not supported")
         self.ascii_only = bool(flags & re.ASCII)
         self.dot_all = bool(flags & re.DOTALL)
         self.upper_case_input = upper_case_input
+        self.python = python
+        self.end = r"\Z" if python else r"\z"
+
+    def char_class(self, ranges: Ranges) -> str:
+        return _class(ranges, self.python)
 
     def letters(self, ranges: Ranges) -> Ranges:
         if not self.upper_case_input:
@@ -169,13 +178,13 @@ class _Translator:
 
     def node(self, op: Any, argument: Any, *, last: bool = False) -> str:
         if op is sre.LITERAL:
-            return _class(self.letters([(argument, argument)]))
+            return self.char_class(self.letters([(argument, argument)]))
         if op is sre.NOT_LITERAL:
-            return _class(_complement(self.letters([(argument, argument)])))
+            return self.char_class(_complement(self.letters([(argument, argument)])))
         if op is sre.ANY:
-            return _class(_complement([] if self.dot_all else [(10, 10)]))
+            return self.char_class(_complement([] if self.dot_all else [(10, 10)]))
         if op is sre.IN:
-            return _class(self.members(argument))
+            return self.char_class(self.members(argument))
         if op is sre.BRANCH:
             return "(?:" + "|".join(self.sequence(branch) for branch in argument[1]) + ")"
         if op is sre.SUBPATTERN:
@@ -194,11 +203,11 @@ class _Translator:
             if argument in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING):
                 return r"\A"
             if argument is sre.AT_END_STRING:
-                return r"\z"
+                return self.end
             if argument is sre.AT_END and last:
                 # Python's `$` also matches before a final line break; at the very end of the expression,
                 # consuming that line break changes nothing.
-                return r"(?:\n?\z)"
+                return rf"(?:\n?{self.end})"
         raise Unsupported(f"regular expression construct {op} {argument!r}")
 
     def members(self, items: Any) -> Ranges:
@@ -220,14 +229,17 @@ class _Translator:
 
 
 @functools.cache
-def translate_regex(pattern: str, flags: int = 0, *, upper_case_input: bool = False) -> str:
+def translate_regex(
+    pattern: str, flags: int = 0, *, upper_case_input: bool = False, python: bool = False
+) -> str:
     """A Rust ``regex`` expression that ``find``s a match in exactly the strings where Python's
-    ``re.compile(pattern, flags).search`` does (of ``text.upper()`` with ``upper_case_input``)."""
+    ``re.compile(pattern, flags).search`` does (of ``text.upper()`` with ``upper_case_input``); with
+    ``python``, a Python expression, without flags, that does the same."""
     try:
         parsed = sre_parse.parse(pattern, flags)
     except re.error as error:
         raise Unsupported(f"not a Python regular expression: {error}") from None
-    translator = _Translator(parsed.state.flags, upper_case_input)
+    translator = _Translator(parsed.state.flags, upper_case_input, python)
     return translator.sequence(parsed, top=True)
 
 
@@ -235,6 +247,8 @@ def translate_regex(pattern: str, flags: int = 0, *, upper_case_input: bool = Fa
 
 # `schemas.format_checker` refuses a final line break in every format but regex.
 _NO_FINAL_LINE_BREAK = r"(?:\A|[^\n])\z"
+# The same for Python's backtracking engine, which would try the expression above at every position.
+_NO_FINAL_LINE_BREAK_PYTHON = r"\A(?:[\s\S]*[^\n])?\Z"
 # rfc3339-validator also checks the calendar: no year 0, no 30 February, 29 February in leap years only.
 _YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
 _LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
@@ -246,8 +260,9 @@ _CALENDAR = (
 )
 
 
-def _python_formats() -> dict[str, list[str]]:
-    """Each format python-jsonschema asserts here, as the Rust expressions that all must match."""
+def _python_formats(python: bool = False) -> dict[str, list[str]]:
+    """Each format python-jsonschema asserts here, as the Rust expressions that all must find a match (with
+    ``python``: Python expressions without flags, for :mod:`sdmtool.typed_proof`)."""
     import jsonschema._format as jsonschema_formats
     import rfc3339_validator
     import rfc3986_validator
@@ -261,12 +276,13 @@ def _python_formats() -> dict[str, list[str]]:
         raise Unsupported("python-jsonschema checks `date-time` with another library")
     uri = rfc3986_validator.URI_RE_COMP
     date_time = rfc3339_validator.RFC3339_REGEX
+    no_final_line_break = _NO_FINAL_LINE_BREAK_PYTHON if python else _NO_FINAL_LINE_BREAK
     return {
-        "uri": [r"\A" + translate_regex(uri.pattern, uri.flags), _NO_FINAL_LINE_BREAK],
+        "uri": [r"\A" + translate_regex(uri.pattern, uri.flags, python=python), no_final_line_break],
         "date-time": [
-            r"\A" + translate_regex(date_time.pattern, date_time.flags, upper_case_input=True),
-            _CALENDAR,
-            _NO_FINAL_LINE_BREAK,
+            r"\A" + translate_regex(date_time.pattern, date_time.flags, upper_case_input=True, python=python),
+            _CALENDAR,  # the same in both syntaxes
+            no_final_line_break,
         ],
     }
 
@@ -354,29 +370,24 @@ def _engine_validator(schema: dict[str, Any]) -> Any:
     )
 
 
+# Strings on which the engines must judge each format alike.
+FORMAT_SAMPLES = {
+    "uri": ["urn:ngsi-ld:MLModel:1", "https://a.example/x?y#z", "http://a:b/", "a b:c", "x", "é:x", "u:x\n"],
+    "date-time": [
+        "2026-11-20T09:30:00Z",
+        "2024-02-29t10:00:00.5+01:00",
+        "2023-02-29T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2026-11-20 09:30:00Z",
+        "2026-11-20T09:30:00Z\n",
+    ],
+}
+
+
 def _self_check(formats: dict[str, list[str]]) -> None:
     """A last guard against a change in either library: sample strings judged alike by both engines."""
     checker = schemas.format_checker()
-    samples = {
-        "uri": [
-            "urn:ngsi-ld:MLModel:1",
-            "https://a.example/x?y#z",
-            "http://a:b/",
-            "a b:c",
-            "x",
-            "é:x",
-            "u:x\n",
-        ],
-        "date-time": [
-            "2026-11-20T09:30:00Z",
-            "2024-02-29t10:00:00.5+01:00",
-            "2023-02-29T00:00:00Z",
-            "0000-01-01T00:00:00Z",
-            "2026-11-20 09:30:00Z",
-            "2026-11-20T09:30:00Z\n",
-        ],
-    }
-    for name, strings in samples.items():
+    for name, strings in FORMAT_SAMPLES.items():
         checks = [{"pattern": expression} for expression in formats[name]]
         check = _engine_validator({"type": "string", "allOf": checks}).is_valid
         for text in strings:

@@ -608,7 +608,25 @@ class SourceEntity:
         return self._segment.text.line_column(offset)
 
 
-Item = SourceEntity | ReadError
+class ProvenEntity:
+    """An entity proven valid as it was read (see :mod:`sdmtool.typed_proof`): where it is, and what."""
+
+    __slots__ = ("entity_id", "entity_type", "form", "index", "source")
+
+    def __init__(self, source: str, index: int, entity_id: str, entity_type: str, form: str) -> None:
+        self.source = source
+        self.index = index
+        self.entity_id = entity_id
+        self.entity_type = entity_type
+        self.form = form
+
+
+# Given an input's name and length: a function that proves one NDJSON line valid (the id, type and form of
+# its entity, or None), or None when the lines of that input are not to be proven.
+LineProof = Callable[[str, int], Callable[[str], "tuple[str, str, str] | None"] | None]
+
+# ProvenEntity items only come when the reader is given a LineProof.
+Item = SourceEntity | ReadError | ProvenEntity
 
 
 def _typed_path(value: Any, path: PathKey) -> PathKey:
@@ -929,12 +947,18 @@ def _starts_like_yaml(text: str) -> bool:
 
 
 def read_bytes(
-    name: str, data: bytes, *, ndjson: bool | None = None, found_in_folder: bool = False
+    name: str,
+    data: bytes,
+    *,
+    ndjson: bool | None = None,
+    found_in_folder: bool = False,
+    line_proof: LineProof | None = None,
 ) -> Iterator[Item]:
     """Entities of one input. Parse problems come out as :class:`ReadError` items, not exceptions.
 
     ``found_in_folder``: the file was met walking a directory, where YAML files are often no entities
     (``notes.yaml``, CI configuration): their documents without ``id`` or ``type`` are passed over.
+    ``line_proof``: NDJSON lines it proves come out as :class:`ProvenEntity` items.
     """
     try:
         text = _decode(name, data)
@@ -961,19 +985,22 @@ def read_bytes(
             yield from _entities_of(value, text, segment, index=None, check_duplicates=True)
             return
     found = False
-    for item in _ndjson_items(text):
+    for item in _ndjson_items(text, line_proof):
         found = True
         yield item
     if not found:
         yield ReadError(name, "empty input: no JSON lines", 1, 1)
 
 
-def _ndjson_items(text: _Text) -> Iterator[Item]:
+def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[Item]:
     """What each line of an NDJSON text holds. Most lines are one well-formed entity without repeated keys
-    or long integers: those are read with as little as possible around orjson; any other line is read the
-    general way, which says what is wrong and where."""
+    or long integers: those the line proof proves valid come out as such, the others are read with as
+    little as possible around orjson; any other line is read the general way, which says what is wrong and
+    where."""
     source, name = text.text, text.name
-    plain_text = not text.long_digit_runs  # no integer orjson could round
+    # The proof never accepts an integer beyond 64 bits: it needs no look for long ones in the whole text.
+    prove = line_proof(name, len(source)) if line_proof is not None else None
+    plain_text: bool | None = None  # no integer orjson could round: known once a line needs orjson
 
     loads = orjson.loads
     start, number, length = 0, 0, len(source)
@@ -982,7 +1009,15 @@ def _ndjson_items(text: _Text) -> Iterator[Item]:
         end = length if end == -1 else end
         line = source[start:end]
         if line and not line.isspace():
+            proven = prove(line) if prove is not None else None
+            if proven is not None:
+                yield ProvenEntity(name, number, *proven)
+                number += 1
+                start = end + 1
+                continue
             segment = _Segment(text, start, end)
+            if plain_text is None:
+                plain_text = not text.long_digit_runs
             try:
                 value = loads(line) if plain_text else None
             except orjson.JSONDecodeError:
@@ -1103,11 +1138,12 @@ def read(
     *,
     stdin: BinaryIO | None = None,
     on_input: Callable[[str], None] | None = None,
+    line_proof: LineProof | None = None,
 ) -> Iterator[Item]:
     """Every entity of every input, in order; unreadable inputs come out as ReadError items.
 
     ``on_input`` is called with the name of each input as it is read, including inputs that hold no
-    entity (an empty array), which the items alone would not show.
+    entity (an empty array), which the items alone would not show. ``line_proof``: see :func:`read_bytes`.
     """
     inputs = list(inputs)
     named = {os.fsdecode(given) for given in inputs}
@@ -1128,4 +1164,5 @@ def read(
         if isinstance(data, ReadError):
             yield data
         else:
-            yield from read_bytes(name, data, found_in_folder=item != STDIN and name not in named)
+            in_folder = item != STDIN and name not in named
+            yield from read_bytes(name, data, found_in_folder=in_folder, line_proof=line_proof)

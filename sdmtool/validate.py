@@ -908,7 +908,7 @@ def validate_items(
     *,
     form: str | None = None,
     catalog: Catalog = BUNDLED,
-    on_entity: Callable[[reader.SourceEntity, str | None], None] | None = None,
+    on_entity: Callable[[reader.SourceEntity | reader.ProvenEntity, str | None], None] | None = None,
 ) -> Iterator[Finding]:
     """Findings for what :func:`sdmtool.reader.read` yields (used by the CLI to stream).
 
@@ -923,6 +923,10 @@ def validate_items(
     read = 0  # entities and read errors: with none, the run checked nothing and must say so
     for item in items:
         read += 1
+        if type(item) is reader.ProvenEntity:  # proven as it was read
+            if on_entity is not None:
+                on_entity(item, item.form)
+            continue
         if isinstance(item, reader.ReadError):
             yield read_error_finding(item)
             continue
@@ -980,6 +984,26 @@ def validate_items(
         yield Finding(WARNING, NO_ENTITIES, message, category=CATEGORY_INPUT)
 
 
+def line_proof(form: str | None, catalog: Catalog = BUNDLED) -> reader.LineProof | None:
+    """What proves NDJSON lines valid as :func:`sdmtool.reader.read` reads them (:mod:`sdmtool.typed_proof`),
+    for entities checked in ``form`` (None: detected) against ``catalog``; None when none can be.
+
+    Only inputs of at least :data:`sdmtool.fast.LARGE_INPUT` characters are worth building it for, and an
+    input whose name announces a form is checked in full (the full check compares the two)."""
+    if form not in (None, forms.KEY_VALUES):
+        return None
+    from sdmtool import fast
+
+    def for_input(name: str, size: int) -> Callable[[str], tuple[str, str, str] | None] | None:
+        if size < fast.LARGE_INPUT or (form is None and forms.form_named_by(name) is not None):
+            return None
+        from sdmtool import typed_proof  # msgspec and the generated types: only for large inputs
+
+        return typed_proof.line_prover(catalog.is_user)
+
+    return for_input
+
+
 def _check_form(form: str | None) -> str | None:
     if form in (None, "auto"):
         return None
@@ -1013,7 +1037,8 @@ def validate(
         )
         return [*catalog.problems, *found]
     if isinstance(obj_or_path, str | os.PathLike):
-        return list(validate_items(reader.read([obj_or_path]), form=chosen, catalog=catalog))
+        items = reader.read([obj_or_path], line_proof=line_proof(chosen, catalog))
+        return list(validate_items(items, form=chosen, catalog=catalog))
     if isinstance(obj_or_path, bytes | bytearray | memoryview) or not isinstance(obj_or_path, Iterable):
         message = (
             "validate() takes an entity (a dict), a list of entities, a path or a list of paths, "
@@ -1024,12 +1049,14 @@ def validate(
         raise TypeError(message)
     items = list(obj_or_path)
     if all(isinstance(item, str | os.PathLike) for item in items):
-        return list(validate_items(reader.read(items), form=chosen, catalog=catalog))
+        read_all = reader.read(items, line_proof=line_proof(chosen, catalog))
+        return list(validate_items(read_all, form=chosen, catalog=catalog))
     findings: list[Finding] = list(catalog.problems)
     for index, item in enumerate(items):
         if isinstance(item, str | os.PathLike):
             quiet = catalog.without_problems()  # its problems are already in the list
-            findings.extend(validate_items(reader.read([item]), form=chosen, catalog=quiet))
+            read_one = reader.read([item], line_proof=line_proof(chosen, quiet))
+            findings.extend(validate_items(read_one, form=chosen, catalog=quiet))
         else:
             entity = dict(item) if isinstance(item, Mapping) else item
             found, _ = _entity_findings(
