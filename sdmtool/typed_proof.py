@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
-from sdmtool import derive, fast, forms, ngsild, schemas
+from sdmtool import derive, fast, forms, ngsild, payload_rules, schemas
 from sdmtool.fast import Unsupported
 
 # A number whose bound is at least this large could compare differently once an integer is made a float.
@@ -409,8 +409,9 @@ class _Translator:
 
     # --- the entity -------------------------------------------------------------------------------------
 
-    def entity(self) -> Any:
-        """The Struct of an entity of this type in keyValues form, tagged by its ``type``."""
+    def entity(self, form: str) -> Any:
+        """The Struct of an entity of this type in ``form`` (keyValues or NGSI-LD normalized), tagged by its
+        ``type``."""
         _, required = derive._declarations(self.entity_type)
         if set(required) & ngsild.ENTITY_MEMBERS - {"id", "type"}:
             raise Unsupported("a required entity member other than id and type")
@@ -421,13 +422,15 @@ class _Translator:
         fields = [("id", self.string_type(id_condition), msgspec.field(name="id"))]
         fields.append(self.field("@context", _CONTEXT, False))
         expressed = set()
-        for name in schemas.attributes(self.entity_type):
+        for name, fact in schemas.attributes(self.entity_type).items():
             if name in ngsild.ENTITY_MEMBERS:
                 continue
             schema = derive._member_schema(self.entity_type, name) or {}
             try:
                 # Never NGSI Null (urn:ngsi-ld:null): refused on the line's text, which is cheaper.
-                annotation = self.annotation(schema)
+                annotation = (
+                    self.annotation(schema) if form == forms.KEY_VALUES else self.instance(fact, schema)
+                )
             except Unsupported:
                 continue  # an entity with this attribute is not proven: the full check reads it
             fields.append(self.field(name, annotation, name in required))
@@ -435,13 +438,78 @@ class _Translator:
         if set(required) - {"id", "type"} - expressed:
             raise Unsupported("a required attribute the types cannot express")
         return msgspec.defstruct(
-            f"{self.entity_type}KeyValues",
+            f"{self.entity_type}{form[0].upper()}{form[1:]}",
             fields,
             tag_field="type",
             tag=self.entity_type,
             forbid_unknown_fields=True,
             kw_only=True,
         )
+
+    def instance(self, fact: schemas.Attribute, schema: dict[str, Any]) -> Any:
+        """One NGSI-LD attribute instance of the kind its description gives (as :func:`derive._instance`):
+        its value (a date-time wrapped as NGSI-LD writes it), ``observedAt``, ``datasetId``, ``unitCode``;
+        no sub-attribute."""
+        uri = self.string_condition(derive._ABSOLUTE_URI)
+        assert uri is not None
+        if fact.kind == schemas.KIND_RELATIONSHIP:
+            value_member, value = "object", self.targets(schema, uri)
+        elif fact.kind == schemas.KIND_PROPERTY and fact.date_time:
+            written = self.string_condition(schema)
+            if written is None:
+                raise Unsupported("a date-time that is no string")
+            value_member, value = "value", self.date_time_wrapper(written)
+        elif fact.kind == schemas.KIND_PROPERTY:
+            value_member, value = "value", self.annotation(schema)
+        else:
+            raise Unsupported(f"a {fact.kind}")
+        date_time = self.string_condition({"type": "string", "format": "date-time"})
+        assert date_time is not None
+        fields = [
+            self.field(value_member, value, True),
+            self.field("observedAt", self.string_type(date_time), False),
+            self.field("datasetId", self.string_type(uri), False),
+        ]
+        if fact.kind in payload_rules._UNIT_KINDS:
+            unit = StringRule(patterns=(_plain_pattern(f"^(?:{payload_rules._UNIT_CODE.pattern})$"),))
+            fields.append(self.field("unitCode", self.string_type(unit), False))
+        self.structs += 1
+        return msgspec.defstruct(
+            f"{self.entity_type}{fact.kind}{self.structs}",
+            fields,
+            tag_field="type",
+            tag=fact.kind,
+            forbid_unknown_fields=True,
+            kw_only=True,
+        )
+
+    def targets(self, schema: dict[str, Any], uri: StringRule) -> Any:
+        """A Relationship's ``object``: one URI, or a non-empty list of them, as its schema says."""
+        target = self.string_condition(schema)
+        if target is not None:
+            return self.string_type(uri.both(target))
+        if schema.get("type") != "array" or set(self.keywords(schema)) - {
+            "type",
+            "items",
+            "minItems",
+            "maxItems",
+        }:
+            raise Unsupported("a relationship to something else than URIs")
+        item = self.string_condition(schema.get("items"))
+        if item is None:
+            raise Unsupported("a relationship to something else than URIs")
+        meta = {"min_length": max(1, schema.get("minItems", 0))}
+        if "maxItems" in schema:
+            meta["max_length"] = schema["maxItems"]
+        return Annotated[list[self.string_type(uri.both(item))], msgspec.Meta(**meta)]  # type: ignore[misc]
+
+    def date_time_wrapper(self, rule: StringRule) -> Any:
+        self.structs += 1
+        fields = [
+            self.field("@type", Literal["DateTime"], True),
+            self.field("@value", self.string_type(rule), True),
+        ]
+        return msgspec.defstruct(f"DateTime{self.structs}", fields, forbid_unknown_fields=True, kw_only=True)
 
 
 # An inline @context: a URL, or a list of URLs and term definitions; anything else is left to the full check.
@@ -450,55 +518,71 @@ _CONTEXT = Union[str, list[Union[str, _TERMS]], _TERMS]  # noqa: UP007 (a runtim
 
 
 @functools.cache
-def entity_struct(entity_type: str) -> Any:
-    """The msgspec type of ``entity_type``'s keyValues entities that are proven valid; None when the type
-    cannot be written so (or is held to rules beyond its schema)."""
+def entity_struct(entity_type: str, form: str = forms.KEY_VALUES) -> Any:
+    """The msgspec type of ``entity_type``'s entities in ``form`` (keyValues or NGSI-LD normalized) that are
+    proven valid; None when the type cannot be written so (or is held to rules beyond its schema)."""
     formats = _formats()
     if formats is None or entity_type in fast._MORE_RULES or entity_type not in schemas.entity_types():
         return None
     try:
-        return _Translator(entity_type, formats).entity()
+        return _Translator(entity_type, formats).entity(form)
     except (Unsupported, derive.UnsupportedSchema, TypeError, re.error):
         return None
 
 
+FORMS = (forms.KEY_VALUES, forms.NORMALIZED)
+
+
 @functools.cache
-def _decoder(entity_types: tuple[str, ...]) -> msgspec.json.Decoder[Any] | None:
-    structs = tuple(struct for struct in map(entity_struct, entity_types) if struct is not None)
+def _decoder(entity_types: tuple[str, ...], form: str) -> msgspec.json.Decoder[Any] | None:
+    structs = tuple(struct for name in entity_types if (struct := entity_struct(name, form)) is not None)
     if not structs:
         return None
     return msgspec.json.Decoder(Union[structs] if len(structs) > 1 else structs[0])  # noqa: UP007
 
 
 def line_prover(
-    skip_type: Callable[[str], bool] = lambda name: False,
+    skip_type: Callable[[str], bool] = lambda name: False, form: str | None = None
 ) -> Callable[[str], ProvenLine | None] | None:
-    """A function that returns (id, type, form) of an NDJSON line holding one keyValues entity the full
-    check would report nothing about, else None; None when no bundled type can be proven so. Types for which
-    ``skip_type`` is true are never proven (their schema was given by the user)."""
-    decoder = _decoder(tuple(name for name in schemas.entity_types() if not skip_type(name)))
-    if decoder is None:
+    """A function that returns (id, type, form) of an NDJSON line holding one entity, in keyValues or
+    NGSI-LD normalized form (``form`` forces one), that the full check would report nothing about, else
+    None; None when no bundled type can be proven so. Types for which ``skip_type`` is true are never
+    proven (their schema was given by the user)."""
+    entity_types = tuple(name for name in schemas.entity_types() if not skip_type(name))
+    decoders = [
+        (decoder.decode, each)
+        for each in FORMS
+        if form in (None, each) and (decoder := _decoder(entity_types, each)) is not None
+    ]
+    if not decoders:
         return None
-    decode, encode = decoder.decode, msgspec.json.encode
+    encode = msgspec.json.encode
     errors = (msgspec.ValidationError, msgspec.DecodeError)
 
     def prove(line: str) -> ProvenLine | None:
-        try:
-            entity = decode(line)
-        except errors:
-            return None
-        # A repeated key is dropped silently; an escaped colon would hide that in the count.
-        if encode(entity).count(b":") != line.count(":") or _NGSI_NULL in line:
-            return None
-        if "\\u" in line and _ASCII_ESCAPE.search(line):
-            return None  # an escaped colon, or an NGSI Null written with escapes
-        return entity.id, type(entity).__struct_config__.tag, forms.KEY_VALUES
+        for position, (decode, form_of_line) in enumerate(decoders):
+            try:
+                entity = decode(line)
+            except errors:
+                continue
+            encoded = encode(entity)
+            # A repeated key is dropped silently; an escaped colon would hide that in the count.
+            if encoded.count(b":") != line.count(":") or _NGSI_NULL in line:
+                return None
+            if "\\u" in line and _ASCII_ESCAPE.search(line):
+                return None  # an escaped colon, or an NGSI Null written with escapes
+            if form_of_line == forms.NORMALIZED and encoded.count(b'"type":') < 2:
+                continue  # no attribute: read as keyValues
+            if position:  # inputs seldom mix forms: this one first from now on
+                decoders.insert(0, decoders.pop(position))
+            return entity.id, type(entity).__struct_config__.tag, form_of_line
+        return None
 
     return prove
 
 
-def proven_types(skip: Iterable[str] = ()) -> tuple[str, ...]:
-    """The bundled types whose keyValues entities can be proven while parsed."""
+def proven_types(form: str = forms.KEY_VALUES, skip: Iterable[str] = ()) -> tuple[str, ...]:
+    """The bundled types whose entities in ``form`` can be proven while parsed."""
     return tuple(
-        name for name in schemas.entity_types() if name not in skip and entity_struct(name) is not None
+        name for name in schemas.entity_types() if name not in skip and entity_struct(name, form) is not None
     )

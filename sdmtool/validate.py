@@ -990,7 +990,7 @@ def line_proof(form: str | None, catalog: Catalog = BUNDLED) -> reader.LineProof
 
     Only inputs of at least :data:`sdmtool.fast.LARGE_INPUT` characters are worth building it for, and an
     input whose name announces a form is checked in full (the full check compares the two)."""
-    if form not in (None, forms.KEY_VALUES):
+    if form not in (None, forms.KEY_VALUES, forms.NORMALIZED):
         return None
     from sdmtool import fast
 
@@ -999,7 +999,7 @@ def line_proof(form: str | None, catalog: Catalog = BUNDLED) -> reader.LineProof
             return None
         from sdmtool import typed_proof  # msgspec and the generated types: only for large inputs
 
-        return typed_proof.line_prover(catalog.is_user)
+        return typed_proof.line_prover(catalog.is_user, form)
 
     return for_input
 

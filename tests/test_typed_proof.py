@@ -26,7 +26,7 @@ from test_fast import (
 
 import sdmtool
 from sdmtool import fast, forms, reader, schemas, typed_proof
-from sdmtool.validate import validate_items
+from sdmtool.validate import check_entity, validate_items
 
 validate_module = importlib.import_module("sdmtool.validate")
 
@@ -64,23 +64,31 @@ def written(draw: st.DrawFn, entity: Any) -> str:
     return line
 
 
+def _in_form(entity: dict[str, Any], form: str) -> dict[str, Any]:
+    return forms.to_normalized(entity) if form == forms.NORMALIZED else entity
+
+
 @SETTINGS
 @given(st.data())
 def test_a_proven_line_is_one_the_full_check_is_silent_about(data: st.DataObject) -> None:
-    entity = data.draw(mutated(data.draw(key_values())))
+    form = data.draw(st.sampled_from(typed_proof.FORMS))
+    entity = data.draw(mutated(_in_form(data.draw(key_values()), form)))
     line = data.draw(written(entity))
     proven = _prove(line)
     if proven is not None:
         assert _full_check(line) == [], line
-        assert proven == (entity["id"], entity["type"], forms.KEY_VALUES)
+        _, read_in = check_entity(json.loads(line), check_json=False)
+        assert proven == (entity["id"], entity["type"], read_in)
 
 
 @SETTINGS
 @given(st.data())
 def test_valid_entities_written_plainly_are_proven(data: st.DataObject) -> None:
-    entity = data.draw(key_values())
+    form = data.draw(st.sampled_from(typed_proof.FORMS))
+    entity = _in_form(data.draw(key_values()), form)
     line = json.dumps(entity, separators=data.draw(st.sampled_from([(",", ":"), (", ", ": ")])))
-    assert _prove(line) == (entity["id"], entity["type"], forms.KEY_VALUES)
+    with_attributes = len(entity) > 2
+    assert _prove(line) == (entity["id"], entity["type"], form if with_attributes else forms.KEY_VALUES)
 
 
 @pytest.mark.parametrize(
@@ -116,13 +124,25 @@ def test_what_the_types_cannot_vouch_for_is_not_proven(line: str) -> None:
     assert _prove(line) is None
 
 
-def test_every_attribute_of_the_examples_is_expressed() -> None:
+@pytest.mark.parametrize("form", typed_proof.FORMS)
+def test_every_attribute_of_the_examples_is_expressed(form: str) -> None:
     for name in FAST_TYPES:
-        struct = typed_proof.entity_struct(name)
+        struct = typed_proof.entity_struct(name, form)
         assert struct is not None
         assert set(EXAMPLES[name]) - {"type"} <= set(struct.__struct_encode_fields__), name
-        assert _prove(json.dumps(EXAMPLES[name])) == (EXAMPLES[name]["id"], name, forms.KEY_VALUES)
-    assert typed_proof.entity_struct("SubscriptionQuery") is None  # subscription rules: the full check
+        line = json.dumps(_in_form(EXAMPLES[name], form))
+        assert _prove(line) == (EXAMPLES[name]["id"], name, form)
+    assert typed_proof.entity_struct("SubscriptionQuery", form) is None  # subscription rules: the full check
+
+
+def test_a_forced_form_proves_that_form_only() -> None:
+    normalized = json.dumps(forms.to_normalized(EXAMPLES["MLModel"]))
+    key_values_line = json.dumps(EXAMPLES["MLModel"])
+    only_key_values = typed_proof.line_prover(form=forms.KEY_VALUES)
+    only_normalized = typed_proof.line_prover(form=forms.NORMALIZED)
+    assert only_key_values is not None and only_normalized is not None
+    assert only_key_values(normalized) is None and only_key_values(key_values_line) is not None
+    assert only_normalized(key_values_line) is None and only_normalized(normalized) is not None
 
 
 def test_user_schemas_take_their_types_out_of_the_proof() -> None:
@@ -308,7 +328,8 @@ def test_small_inputs_and_files_named_for_a_form_are_read_in_full(tmp_path: Any)
     assert proof("dump.ndjson", fast.LARGE_INPUT - 1) is None
     assert proof("example-normalized.jsonld", fast.LARGE_INPUT) is None
     assert proof("dump.ndjson", fast.LARGE_INPUT) is not None
-    assert validate_module.line_proof(forms.NORMALIZED) is None
+    assert validate_module.line_proof(forms.CONCISE) is None
+    assert validate_module.line_proof(forms.NGSIV2_NORMALIZED) is None
     assert validate_module.line_proof(forms.KEY_VALUES) is not None
 
 
