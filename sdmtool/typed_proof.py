@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -258,35 +258,29 @@ class _Translator:
 
     # --- any value --------------------------------------------------------------------------------------
 
-    def annotation(self, schema: Any, *, not_string: str | None = None) -> Any:
-        """The msgspec type of the values ``schema`` accepts (a subset of them); ``not_string`` is a string
-        the type must refuse besides."""
+    def annotation(self, schema: Any) -> Any:
+        """The msgspec type of the values ``schema`` accepts (a subset of them)."""
         if not isinstance(schema, dict):
             raise Unsupported("a boolean schema")
         condition = self.string_condition(schema)
         if condition is not None:
             keys = set(self.keywords(schema))
-            if "enum" in keys and keys <= {
-                "type",
-                "enum",
-            }:  # an enum alone reads best (and fastest) as a Literal
-                values = tuple(value for value in schema["enum"] if value != not_string)
-                if not values:
+            # An enum alone reads best (and fastest) as a Literal.
+            if "enum" in keys and keys <= {"type", "enum"}:
+                if not schema["enum"]:
                     raise Unsupported("an empty enum")
-                return Literal[values]  # type: ignore[valid-type]
-            if not_string is not None:
-                condition = condition.both(StringRule(patterns=(rf"\A(?!{re.escape(not_string)}\Z)",)))
+                return Literal[tuple(schema["enum"])]  # type: ignore[valid-type]
             return self.string_type(condition)
         keys = self.keywords(schema)
         for keyword in ("anyOf", "oneOf"):
             if keyword in keys:
                 if set(keys) != {keyword}:
                     raise Unsupported(f"{keyword} beside other keywords")
-                return self.union(schema[keyword], not_string)
+                return self.union(schema[keyword])
         if "allOf" in keys:
             if set(keys) != {"allOf"} or len(schema["allOf"]) != 1:
                 raise Unsupported("allOf of several schemas")
-            return self.annotation(schema["allOf"][0], not_string=not_string)
+            return self.annotation(schema["allOf"][0])
         kind = schema.get("type")
         if kind == "integer":
             return self.integer(schema)
@@ -302,12 +296,12 @@ class _Translator:
             return self.struct(schema)
         raise Unsupported(f"type {kind!r}")
 
-    def union(self, branches: list[Any], not_string: str | None) -> Any:
+    def union(self, branches: list[Any]) -> Any:
         """anyOf / oneOf of branches of different JSON types: one of them, and exactly one, holds."""
         kinds = [self.kind(branch) for branch in branches]
         if len(set(kinds)) != len(kinds) or ("integer" in kinds and "number" in kinds):
             raise Unsupported("branches of the same JSON type")
-        members = tuple(self.annotation(branch, not_string=not_string) for branch in branches)
+        members = tuple(self.annotation(branch) for branch in branches)
         return Union[members]  # noqa: UP007 (a runtime type)
 
     def kind(self, schema: Any) -> str:
@@ -387,10 +381,7 @@ class _Translator:
             if name == "type" and not self.safe_type_member(annotation):
                 raise Unsupported("a member `type` that could name an attribute kind")
             fields.append(self.field(name, annotation, name in required))
-        self.structs += 1
-        return msgspec.defstruct(
-            f"{self.entity_type}Value{self.structs}", fields, forbid_unknown_fields=True, kw_only=True
-        )
+        return self.new_struct("Value", fields)
 
     @staticmethod
     def safe_type_member(annotation: Any) -> bool:
@@ -399,6 +390,12 @@ class _Translator:
         if getattr(annotation, "__origin__", None) is not Literal or not values:
             return False
         return not set(values) & _TYPE_VALUES_REFUSED
+
+    def new_struct(self, label: str, fields: list[tuple[str, Any, Any]], **tagging: str) -> Any:
+        """A Struct of ``fields`` that refuses any other member; ``tagging``: its tag_field and tag."""
+        self.structs += 1
+        name = f"{self.entity_type}{label}{self.structs}"
+        return msgspec.defstruct(name, fields, forbid_unknown_fields=True, kw_only=True, **tagging)  # type: ignore[arg-type]
 
     def field(self, name: str, annotation: Any, required: bool) -> tuple[str, Any, Any]:
         self.fields += 1
@@ -437,14 +434,7 @@ class _Translator:
             expressed.add(name)
         if set(required) - {"id", "type"} - expressed:
             raise Unsupported("a required attribute the types cannot express")
-        return msgspec.defstruct(
-            f"{self.entity_type}{form[0].upper()}{form[1:]}",
-            fields,
-            tag_field="type",
-            tag=self.entity_type,
-            forbid_unknown_fields=True,
-            kw_only=True,
-        )
+        return self.new_struct(form, fields, tag_field="type", tag=self.entity_type)
 
     def instance(self, fact: schemas.Attribute, schema: dict[str, Any]) -> Any:
         """One NGSI-LD attribute instance of the kind its description gives (as :func:`derive._instance`):
@@ -473,43 +463,24 @@ class _Translator:
         if fact.kind in payload_rules._UNIT_KINDS:
             unit = StringRule(patterns=(_plain_pattern(f"^(?:{payload_rules._UNIT_CODE.pattern})$"),))
             fields.append(self.field("unitCode", self.string_type(unit), False))
-        self.structs += 1
-        return msgspec.defstruct(
-            f"{self.entity_type}{fact.kind}{self.structs}",
-            fields,
-            tag_field="type",
-            tag=fact.kind,
-            forbid_unknown_fields=True,
-            kw_only=True,
-        )
+        return self.new_struct(fact.kind, fields, tag_field="type", tag=fact.kind)
 
     def targets(self, schema: dict[str, Any], uri: StringRule) -> Any:
         """A Relationship's ``object``: one URI, or a non-empty list of them, as its schema says."""
         target = self.string_condition(schema)
         if target is not None:
             return self.string_type(uri.both(target))
-        if schema.get("type") != "array" or set(self.keywords(schema)) - {
-            "type",
-            "items",
-            "minItems",
-            "maxItems",
-        }:
+        items = {"allOf": [derive._ABSOLUTE_URI, schema.get("items", {})]}
+        if schema.get("type") != "array" or self.string_condition(items) is None:
             raise Unsupported("a relationship to something else than URIs")
-        item = self.string_condition(schema.get("items"))
-        if item is None:
-            raise Unsupported("a relationship to something else than URIs")
-        meta = {"min_length": max(1, schema.get("minItems", 0))}
-        if "maxItems" in schema:
-            meta["max_length"] = schema["maxItems"]
-        return Annotated[list[self.string_type(uri.both(item))], msgspec.Meta(**meta)]  # type: ignore[misc]
+        return self.array({**schema, "items": items, "minItems": max(1, schema.get("minItems", 0))})
 
     def date_time_wrapper(self, rule: StringRule) -> Any:
-        self.structs += 1
         fields = [
             self.field("@type", Literal["DateTime"], True),
             self.field("@value", self.string_type(rule), True),
         ]
-        return msgspec.defstruct(f"DateTime{self.structs}", fields, forbid_unknown_fields=True, kw_only=True)
+        return self.new_struct("DateTime", fields)
 
 
 # An inline @context: a URL, or a list of URLs and term definitions; anything else is left to the full check.
@@ -579,10 +550,3 @@ def line_prover(
         return None
 
     return prove
-
-
-def proven_types(form: str = forms.KEY_VALUES, skip: Iterable[str] = ()) -> tuple[str, ...]:
-    """The bundled types whose entities in ``form`` can be proven while parsed."""
-    return tuple(
-        name for name in schemas.entity_types() if name not in skip and entity_struct(name, form) is not None
-    )
