@@ -334,6 +334,8 @@ class _Translator:
                 # The integers above a bound of 2.5 are those from 3 on: the same test, in integers.
                 bound = math.ceil(bound) if name in ("ge", "gt") else math.floor(bound)
                 name = {"gt": "ge", "lt": "le"}.get(name, name)
+            if name in meta:  # minimum 5 and exclusiveMinimum 2.5: both hold, the tighter one counts
+                bound = max(bound, meta[name]) if name == "ge" else min(bound, meta[name])
             meta[name] = int(bound) if integers else float(bound)
         return meta
 

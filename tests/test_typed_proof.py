@@ -225,6 +225,8 @@ def test_formats_are_read_as_python_jsonschema_reads_them(text: str) -> None:
     [
         ({"type": "integer", "minimum": 0.5, "exclusiveMaximum": 3}, [1, 2], [0, 3, 1.5, True, "1"]),
         ({"type": "number", "minimum": 0, "maximum": 1}, [0, 1, 0.5], [-1, 1.5, "x", False]),
+        ({"type": "integer", "minimum": 5, "exclusiveMinimum": 2.5, "maximum": 3.5}, [], [3, 4, 5]),
+        ({"type": "integer", "exclusiveMinimum": 2.5, "minimum": 1, "maximum": 8.5}, [3, 8], [1, 2, 9]),
         ({"type": "array", "items": {"type": "boolean"}, "minItems": 1}, [[True]], [[], [1], "x"]),
         ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, ["x", 1], [1.5, None, []]),
         ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, [{"a": "x"}], [{}]),
