@@ -382,6 +382,12 @@ def _abbreviate(text: str, limit: int = 30) -> str:
 
 
 _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def _long_digit_run(chunk: str) -> bool:
+    """Whether 19 digits follow each other in ``chunk``: far faster in C than any regular expression."""
+    return _LONG_DIGIT_RUN in chunk.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
 
 
 class _Text:
@@ -400,8 +406,7 @@ class _Text:
         slower per-document search for integers orjson cannot hold (most texts have none)."""
         if self._long_digit_runs is None:
             encoded = self.encoded or self.text.encode("utf-8", "surrogatepass")
-            digits_as_zeros = encoded.translate(_DIGITS_AS_ZEROS)
-            self._long_digit_runs = b"0" * 19 in digits_as_zeros
+            self._long_digit_runs = _LONG_DIGIT_RUN in encoded.translate(_DIGITS_AS_ZEROS)
         return self._long_digit_runs
 
     def line_column(self, offset: int) -> tuple[int, int]:
@@ -421,6 +426,13 @@ class _Segment:
         self._scanner: _Scanner | None = None
         self.parsed_by_orjson = False  # integers within 64 bits: what the fast path (sdmtool.fast) needs
         self.value: Any = None  # what orjson read, when it did
+        self.line: int | None = None  # the line number of a segment that is one line (NDJSON)
+
+    def line_column(self, offset: int) -> tuple[int, int]:
+        """(line, column) of an offset in the text; a one-line segment needs no table of the whole text."""
+        if self.line is not None and self.start <= offset <= self.end:
+            return self.line, offset - self.start + 1
+        return self.text.line_column(offset)
 
     def scan(self) -> _Scanner:
         """Scan the segment once; offsets recorded by the scanner are relative to ``self.start``."""
@@ -605,7 +617,7 @@ class SourceEntity:
         offset = self._segment.offset_of(self._prefix + path)
         if offset is None:
             return None, None
-        return self._segment.text.line_column(offset)
+        return self._segment.line_column(offset)
 
 
 class ProvenEntity:
@@ -676,7 +688,9 @@ def _parse_segment(text: _Text, segment: _Segment) -> Any:
     except orjson.JSONDecodeError as error:
         orjson_error = error
     else:
-        if not text.long_digit_runs or not _LONG_INTEGER.search(chunk):
+        # One pass over the whole text serves every document of it; one line of many is looked at alone.
+        whole = segment.start == 0 and segment.end == len(text.text)
+        if not (text.long_digit_runs if whole else _long_digit_run(chunk)) or not _LONG_INTEGER.search(chunk):
             segment.parsed_by_orjson = True
             segment.value = value
             return value
@@ -685,12 +699,12 @@ def _parse_segment(text: _Text, segment: _Segment) -> Any:
     try:
         scanner = segment.scan()
     except _ScanError as scan_error:
-        line, column = text.line_column(segment.start + scan_error.offset)
+        line, column = segment.line_column(segment.start + scan_error.offset)
         raise ReadError(text.name, scan_error.message, line, column) from None
     if orjson_error is None or orjson_error.msg.startswith("number"):
         return scanner.value
     # The scanner accepted what orjson refused for another reason: trust orjson.
-    line, column = text.line_column(segment.start + orjson_error.pos)
+    line, column = segment.line_column(segment.start + orjson_error.pos)
     raise ReadError(text.name, str(orjson_error.msg), line, column)
 
 
@@ -699,7 +713,7 @@ def _duplicate_problems(segment: _Segment, prefix: PathKey) -> list[DocumentProb
     for duplicate in segment.scan().duplicates:
         if duplicate.path[: len(prefix)] != prefix:
             continue
-        line, column = segment.text.line_column(segment.start + duplicate.offset)
+        line, column = segment.line_column(segment.start + duplicate.offset)
         relative = duplicate.path[len(prefix) :]
         problems.append(
             DocumentProblem(
@@ -832,7 +846,7 @@ def is_notification(value: Any) -> bool:
 
 def _line_column_of(segment: _Segment, path: PathKey) -> tuple[int | None, int | None]:
     offset = segment.offset_of(path)
-    return segment.text.line_column(offset) if offset is not None else (None, None)
+    return segment.line_column(offset) if offset is not None else (None, None)
 
 
 def _translator(feature: Any) -> Callable[[PathKey], PathKey] | None:
@@ -998,9 +1012,7 @@ def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[
     little as possible around orjson; any other line is read the general way, which says what is wrong and
     where."""
     source, name = text.text, text.name
-    # The proof never accepts an integer beyond 64 bits: it needs no look for long ones in the whole text.
     prove = line_proof(name, len(source)) if line_proof is not None else None
-    plain_text: bool | None = None  # no integer orjson could round: known once a line needs orjson
 
     loads = orjson.loads
     start, number, length = 0, 0, len(source)
@@ -1016,10 +1028,10 @@ def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[
                 start = end + 1
                 continue
             segment = _Segment(text, start, end)
-            if plain_text is None:
-                plain_text = not text.long_digit_runs
+            segment.line = number + 1
             try:
-                value = loads(line) if plain_text else None
+                # orjson rounds an integer beyond 64 bits to a float: such lines go the general way.
+                value = None if _long_digit_run(line) else loads(line)
             except orjson.JSONDecodeError:
                 value = None
             if (

@@ -608,3 +608,20 @@ def test_a_large_input_takes_the_fast_path_from_its_first_entity(tmp_path: Any, 
     assert sdmtool.validate(path) == [] and calls == []  # small: the full check
     monkeypatch.setattr(fast, "LARGE_INPUT", path.stat().st_size)
     assert sdmtool.validate(path) == [] and calls == [forms.KEY_VALUES] * 5
+
+
+def test_an_integer_beyond_64_bits_in_a_large_input_is_read_exactly(tmp_path: Any, monkeypatch: Any) -> None:
+    # orjson would round 10**20 to a float ("not of type integer"): the line goes the general way, which
+    # reads it exactly; each line is looked at alone, not the whole text once.
+    digit = EXAMPLES["HandwritingDigit"]
+    lines = [json.dumps(digit)] * 40
+    lines[29] = json.dumps({**digit, "predictedDigit": 0}).replace(
+        '"predictedDigit": 0', '"predictedDigit": ' + "1" + "0" * 20
+    )
+    path = tmp_path / "digits.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(fast, "LARGE_INPUT", path.stat().st_size)
+    (finding,) = sdmtool.validate(path)
+    assert (finding.code, finding.json_path, finding.line) == ("schema.maximum", "/predictedDigit", 30)
+    assert finding.message.endswith("got 100000000000000000000")  # not 1e+20
+    assert finding.column == lines[29].index('"predictedDigit"') + len('"predictedDigit": ') + 1
