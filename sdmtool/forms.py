@@ -379,11 +379,14 @@ def _written_typed(member: Any) -> bool:
 def _looks_normalized(entity: Mapping[str, Any]) -> bool:
     """Some attribute is an NGSI-LD instance and every attribute is written typed. An entity that mixes
     typed and bare attributes is concise (clause 4.5.3 lets concise form keep the type of some)."""
-    attributes = [member for name, member in entity.items() if name not in ENTITY_MEMBERS]
-    # The cheap test first: a keyValues entity fails it at its first bare value.
-    return all(_written_typed(member) for member in attributes) and any(
-        is_instance(member) or is_multi_instance(member) for member in attributes
-    )
+    some_instance = False
+    for name, member in entity.items():
+        if name in ENTITY_MEMBERS:
+            continue
+        if not _written_typed(member):
+            return False  # a keyValues entity, at its first bare value
+        some_instance = some_instance or is_instance(member) or is_multi_instance(member)
+    return some_instance
 
 
 # NGSI-v2 attribute types (NGSI-v2 specification, "Special attribute types", and the SDM rules).
@@ -418,19 +421,27 @@ def _ngsiv2_like(member: Any, declared: frozenset[str]) -> bool:
     return "value" in member or kind in NGSIV2_TYPES
 
 
+def _kind_outside_ngsild(member: Any) -> bool:
+    """An object whose ``type`` is a string but no NGSI-LD attribute kind."""
+    if not isinstance(member, dict):
+        return False
+    kind = member.get("type")
+    return isinstance(kind, str) and kind not in ATTRIBUTE_KINDS
+
+
 def _looks_ngsiv2(entity: Mapping[str, Any]) -> bool:
     # One keyValues object attribute with type+value is not enough: at least half of the attributes must
     # be written the NGSI-v2 way (one of them completely), so that an NGSI-v2 entity with a broken
     # attribute is still read as NGSI-v2 and the broken attribute reported, not every other one.
     if "@context" in entity or not any(isinstance(m, dict) and "type" in m for m in entity.values()):
         return False  # no object with a type: nothing written the NGSI-v2 way
-    facts = _schema_facts(entity)
     attributes = [(name, member) for name, member in entity.items() if name not in ENTITY_MEMBERS]
-    like = [
-        member
-        for name, member in attributes
-        if isinstance(member, dict) and _ngsiv2_like(member, _declared_members(facts, name))
-    ]
+    # An NGSI-LD attribute is no NGSI-v2 one whatever its schema says: the cheap test first.
+    candidates = [(name, member) for name, member in attributes if _kind_outside_ngsild(member)]
+    if not candidates:
+        return False
+    facts = _schema_facts(entity)
+    like = [member for name, member in candidates if _ngsiv2_like(member, _declared_members(facts, name))]
     if not like:
         return False
     # More NGSI-v2 attributes than NGSI-LD ones: an NGSI-v2 entity with an NGSI-LD type written by mistake.

@@ -746,10 +746,13 @@ def check_entity(
     if "id" not in entity and not checked:
         # With a schema, its `required` says so.
         problems.append(Problem(ERROR, "entity.id", "missing required member 'id' (the entity id)", ("id",)))
-    facts: dict[str, schemas.Attribute] = {}
-    for name in checked:
-        for attribute_name, attribute in catalog.attributes(name).items():
-            facts.setdefault(attribute_name, attribute)
+    if len(checked) == 1:
+        facts = catalog.attributes(checked[0])
+    else:  # several types (or none): the first that declares an attribute says what it is
+        facts = {}
+        for name in checked:
+            for attribute_name, attribute in catalog.attributes(name).items():
+                facts.setdefault(attribute_name, attribute)
     label = " or ".join(checked)
     # The value rules of the form (NGSI Null, typed values, double wrapping, NGSI-v2 characters...).
     if chosen in forms.NGSIV2_FORMS:
