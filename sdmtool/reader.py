@@ -633,9 +633,9 @@ class ProvenEntity:
         self.form = form
 
 
-# Given an input's name and text: a function that proves one NDJSON line valid (the id, type and form of
+# Given an input's name and length: a function that proves one NDJSON line valid (the id, type and form of
 # its entity, or None), or None when the lines of that input are not to be proven.
-LineProof = Callable[[str, str], Callable[[str], "tuple[str, str, str] | None"] | None]
+LineProof = Callable[[str, int], Callable[[str], "tuple[str, str, str] | None"] | None]
 
 # ProvenEntity items only come when the reader is given a LineProof.
 Item = SourceEntity | ReadError | ProvenEntity
@@ -1012,7 +1012,7 @@ def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[
     little as possible around orjson; any other line is read the general way, which says what is wrong and
     where."""
     source, name = text.text, text.name
-    prove = line_proof(name, source) if line_proof is not None else None
+    prove = line_proof(name, len(source)) if line_proof is not None else None
 
     loads = orjson.loads
     start, number, length = 0, 0, len(source)

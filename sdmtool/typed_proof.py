@@ -515,13 +515,12 @@ def _decoder(entity_types: tuple[str, ...], form: str) -> msgspec.json.Decoder[A
 
 
 def line_prover(
-    skip_type: Callable[[str], bool] = lambda name: False, form: str | None = None, text: str | None = None
+    skip_type: Callable[[str], bool] = lambda name: False, form: str | None = None
 ) -> Callable[[str], ProvenLine | None] | None:
     """A function that returns (id, type, form) of an NDJSON line holding one entity, in keyValues or
     NGSI-LD normalized form (``form`` forces one), that the full check would report nothing about, else
     None; None when no bundled type can be proven so. Types for which ``skip_type`` is true are never
-    proven (their schema was given by the user). ``text``: the whole input the lines come from, when at
-    hand: what it does not hold, no line of it is searched for."""
+    proven (their schema was given by the user)."""
     entity_types = tuple(name for name in schemas.entity_types() if not skip_type(name))
     decoders = [
         (decoder.decode, each)
@@ -532,9 +531,6 @@ def line_prover(
         return None
     encode = msgspec.json.encode
     errors = (msgspec.ValidationError, msgspec.DecodeError)
-    # One search of the whole text spares one per line (most inputs hold neither).
-    nulls = text is None or _NGSI_NULL in text
-    escapes = text is None or "\\u" in text
 
     def prove(line: str) -> ProvenLine | None:
         for position, (decode, form_of_line) in enumerate(decoders):
@@ -544,9 +540,9 @@ def line_prover(
                 continue
             encoded = encode(entity)
             # A repeated key is dropped silently; an escaped colon would hide that in the count.
-            if encoded.count(b":") != line.count(":") or (nulls and _NGSI_NULL in line):
+            if encoded.count(b":") != line.count(":") or _NGSI_NULL in line:
                 return None
-            if escapes and "\\u" in line and _ASCII_ESCAPE.search(line):
+            if "\\u" in line and _ASCII_ESCAPE.search(line):
                 return None  # an escaped colon, or an NGSI Null written with escapes
             if form_of_line == forms.NORMALIZED and encoded.count(b'"type":') < 2:
                 continue  # no attribute: read as keyValues

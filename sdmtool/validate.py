@@ -997,12 +997,12 @@ def line_proof(form: str | None, catalog: Catalog = BUNDLED) -> reader.LineProof
         return None
     from sdmtool import fast
 
-    def for_input(name: str, text: str) -> Callable[[str], tuple[str, str, str] | None] | None:
-        if len(text) < fast.LARGE_INPUT or (form is None and forms.form_named_by(name) is not None):
+    def for_input(name: str, size: int) -> Callable[[str], tuple[str, str, str] | None] | None:
+        if size < fast.LARGE_INPUT or (form is None and forms.form_named_by(name) is not None):
             return None
         from sdmtool import typed_proof  # msgspec and the generated types: only for large inputs
 
-        return typed_proof.line_prover(catalog.is_user, form, text)
+        return typed_proof.line_prover(catalog.is_user, form)
 
     return for_input
 

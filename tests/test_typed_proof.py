@@ -120,12 +120,8 @@ def test_valid_entities_written_plainly_are_proven(data: st.DataObject) -> None:
 def test_what_the_types_cannot_vouch_for_is_not_proven(line: str) -> None:
     """Repeated keys (also behind an escaped colon), NGSI Null (also escaped), an integer written as a
     float, an undeclared member, a long integer, no JSON, an id that is no URI, a type with rules beyond
-    its schema, a value resembling an attribute, a wrapped date-time, null, an array, formats. Also when
-    the prover knows the whole text the line is in (and searches it once for escapes and NGSI Null)."""
+    its schema, a value resembling an attribute, a wrapped date-time, null, an array, formats."""
     assert _prove(line) is None
-    valid = json.dumps(EXAMPLES["HandwritingDigit"])
-    prove = typed_proof.line_prover(text=f"{valid}\n{line}\n{valid}\n")
-    assert prove is not None and prove(line) is None and prove(valid) is not None
 
 
 @pytest.mark.parametrize("form", typed_proof.FORMS)
@@ -331,9 +327,9 @@ def test_the_findings_are_the_same_with_and_without_the_proof(tmp_path: Any, mon
 def test_small_inputs_and_files_named_for_a_form_are_read_in_full(tmp_path: Any) -> None:
     proof = validate_module.line_proof(None)
     assert proof is not None
-    assert proof("dump.ndjson", " " * (fast.LARGE_INPUT - 1)) is None
-    assert proof("example-normalized.jsonld", " " * fast.LARGE_INPUT) is None
-    assert proof("dump.ndjson", " " * fast.LARGE_INPUT) is not None
+    assert proof("dump.ndjson", fast.LARGE_INPUT - 1) is None
+    assert proof("example-normalized.jsonld", fast.LARGE_INPUT) is None
+    assert proof("dump.ndjson", fast.LARGE_INPUT) is not None
     assert validate_module.line_proof(forms.CONCISE) is None
     assert validate_module.line_proof(forms.NGSIV2_NORMALIZED) is None
     assert validate_module.line_proof(forms.KEY_VALUES) is not None
