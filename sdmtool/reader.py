@@ -670,7 +670,7 @@ def _may_have_duplicates(chunk: str, value: Any) -> bool:
     other colon is in a string, which orjson writes back with the same colons unless the text escaped one
     (``\\u003a``). So the same count of colons in the text and in orjson's output of what it read proves
     there is no repeat; anything else goes to the scanner, which finds them exactly."""
-    if "\\u003" in chunk:
+    if "\\" in chunk and "\\u003" in chunk:
         return True
     try:
         compact = orjson.dumps(value)

@@ -542,7 +542,8 @@ def line_prover(
             # A repeated key is dropped silently; an escaped colon would hide that in the count.
             if encoded.count(b":") != line.count(":") or _NGSI_NULL in line:
                 return None
-            if "\\u" in line and _ASCII_ESCAPE.search(line):
+            # (a backslash is found at C speed; a two-character needle is searched several times slower)
+            if "\\" in line and _ASCII_ESCAPE.search(line):
                 return None  # an escaped colon, or an NGSI Null written with escapes
             if form_of_line == forms.NORMALIZED and encoded.count(b'"type":') < 2:
                 continue  # no attribute: read as keyValues
