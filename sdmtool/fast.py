@@ -643,6 +643,9 @@ class Gate:
             return None  # the full check compares the form found with the file name
         proven, detected = _proof(item.value, self.form, self.last)
         self._tried = (item.value, detected)
-        if proven is not None:
-            self.last = proven
+        # The form to try first next time: the one the last entity was in, proven or not (the lines proven
+        # as they were read never come here, so an input of invalid normalized entities would otherwise be
+        # tried as keyValues first every time).
+        if proven is not None or detected in derive.FORMS:
+            self.last = proven or detected
         return proven
