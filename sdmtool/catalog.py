@@ -16,6 +16,7 @@ the file (``WeatherObserved/schema.json``). A user schema for a bundled type rep
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -292,8 +293,12 @@ class Catalog:
         quiet._validators, quiet._attributes = self._validators, self._attributes
         return quiet
 
-    def entity_types(self) -> tuple[str, ...]:
+    @functools.cached_property
+    def _entity_types(self) -> tuple[str, ...]:
         return tuple(sorted({*schemas.entity_types(), *self.user}))
+
+    def entity_types(self) -> tuple[str, ...]:
+        return self._entity_types  # asked for every entity checked
 
     def is_user(self, entity_type: str) -> bool:
         return entity_type in self.user
