@@ -611,8 +611,8 @@ def test_a_large_input_takes_the_fast_path_from_its_first_entity(tmp_path: Any, 
 
 
 def test_an_integer_beyond_64_bits_in_a_large_input_is_read_exactly(tmp_path: Any, monkeypatch: Any) -> None:
-    # orjson would round 10**20 to a float ("not of type integer"): the line goes the general way, which
-    # reads it exactly; each line is looked at alone, not the whole text once.
+    # orjson would round 10**20 to the float 1e+20, and the message would show that: the line goes the
+    # general way, which reads it exactly (each line is looked at alone, not the whole text once).
     digit = EXAMPLES["HandwritingDigit"]
     lines = [json.dumps(digit)] * 40
     lines[29] = json.dumps({**digit, "predictedDigit": 0}).replace(
