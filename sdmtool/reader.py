@@ -1128,8 +1128,25 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[str | Pa
             if not found:
                 message = f"no {', '.join(SUFFIXES)} files in this directory"
                 yield ReadError(str(path), message, code="no-input")
+        elif (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not _readable_device(path):
+            message = "a device, not a file: not read (a device such as /dev/zero never ends)"
+            yield ReadError(str(path), message, code="unreadable")
         else:
             yield path  # a FIFO named explicitly is fine: `sdmtool validate <(curl ...)`
+
+
+def _readable_device(path: Path) -> bool:
+    """The devices worth reading when named: /dev/null (empty) and a terminal (typed until end of file)."""
+    try:
+        if os.path.samefile(path, os.devnull):
+            return True
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        return os.isatty(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _read_stdin(stdin: BinaryIO | None) -> bytes | ReadError:

@@ -235,6 +235,23 @@ def test_special_files_in_a_directory_are_reported_not_read(tmp_path: Path) -> N
     assert isinstance(found[1], reader.ReadError) and "not a regular file" in found[1].message
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_an_endless_device_named_explicitly_is_refused_not_read() -> None:
+    (error,) = list(reader.expand_inputs(["/dev/zero"]))
+    assert isinstance(error, reader.ReadError) and error.code == "unreadable" and "a device" in error.message
+    result = CliRunner().invoke(main, ["validate", "/dev/zero"])
+    assert result.exit_code == EXIT_USAGE and "/dev/zero: error: a device, not a file" in result.output
+    # What is worth reading stays readable: /dev/null (an empty input) and a terminal (typed input).
+    assert list(reader.expand_inputs([os.devnull])) == [Path(os.devnull)]
+    leader, follower = os.openpty()
+    try:
+        terminal = os.ttyname(follower)
+        assert list(reader.expand_inputs([terminal])) == [Path(terminal)]
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
 def test_unlistable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "a.json").write_text(json.dumps(example()))
     real_walk = os.walk
