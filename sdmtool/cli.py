@@ -156,7 +156,15 @@ def validate(
         chosen = None if form == "auto" else form
         proof = line_proof(forms.canonical_form(chosen) if chosen else None, catalog)
         items = counter.wrap(reader.read(paths, on_input=counter.input_read, line_proof=proof))
-        findings = list(validate_items(items, form=chosen, catalog=catalog, on_entity=counter.entity_form))
+        findings = list(
+            validate_items(
+                items,
+                form=chosen,
+                catalog=catalog,
+                on_entity=counter.entity_form,
+                input_names=counter.sources,
+            )
+        )
     _report_and_exit(output_format, findings, counter.summary("validate"))
 
 

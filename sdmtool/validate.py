@@ -13,7 +13,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -912,11 +912,14 @@ def validate_items(
     form: str | None = None,
     catalog: Catalog = BUNDLED,
     on_entity: Callable[[reader.SourceEntity | reader.ProvenEntity, str | None], None] | None = None,
+    input_names: Collection[str] = (),
 ) -> Iterator[Finding]:
     """Findings for what :func:`sdmtool.reader.read` yields (used by the CLI to stream).
 
     The catalog's own problems (user schemas that are broken) come first. ``on_entity`` is called with
-    every entity read and the form it was found in (None when it is no entity).
+    every entity read and the form it was found in (None when it is no entity). ``input_names``: the names
+    of the inputs read, filled as they are read (the reader's ``on_input``): the warning that no entity
+    was found names them.
     """
     from sdmtool import fast  # imports this module
 
@@ -983,8 +986,20 @@ def validate_items(
     if not read:
         # An empty array, a broker that answered [] (a query without the right Link header), only
         # non-entity files: a CI gate must not pass that in silence.
+        yield _no_entities(list(input_names))
+
+
+def _no_entities(names: list[str]) -> Finding:
+    """The warning that nothing was validated, naming the inputs that were read."""
+    if len(names) == 1:
         message = "no entity in the input: nothing was validated"
-        yield Finding(WARNING, NO_ENTITIES, message, category=CATEGORY_INPUT)
+        return Finding(WARNING, NO_ENTITIES, message, file=names[0], category=CATEGORY_INPUT)
+    if names:
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        message = f"no entity in any of the {len(names)} inputs ({shown}): nothing was validated"
+    else:
+        message = "no entity: nothing was validated"
+    return Finding(WARNING, NO_ENTITIES, message, category=CATEGORY_INPUT)
 
 
 def line_proof(form: str | None, catalog: Catalog = BUNDLED) -> reader.LineProof | None:
@@ -1040,8 +1055,7 @@ def validate(
         )
         return [*catalog.problems, *found]
     if isinstance(obj_or_path, str | os.PathLike):
-        items = reader.read([obj_or_path], line_proof=line_proof(chosen, catalog))
-        return list(validate_items(items, form=chosen, catalog=catalog))
+        obj_or_path = [obj_or_path]
     if isinstance(obj_or_path, bytes | bytearray | memoryview) or not isinstance(obj_or_path, Iterable):
         message = (
             "validate() takes an entity (a dict), a list of entities, a path or a list of paths, "
@@ -1052,14 +1066,16 @@ def validate(
         raise TypeError(message)
     items = list(obj_or_path)
     if all(isinstance(item, str | os.PathLike) for item in items):
-        read_all = reader.read(items, line_proof=line_proof(chosen, catalog))
-        return list(validate_items(read_all, form=chosen, catalog=catalog))
+        names: list[str] = []
+        read_all = reader.read(items, line_proof=line_proof(chosen, catalog), on_input=names.append)
+        return list(validate_items(read_all, form=chosen, catalog=catalog, input_names=names))
     findings: list[Finding] = list(catalog.problems)
     for index, item in enumerate(items):
         if isinstance(item, str | os.PathLike):
             quiet = catalog.without_problems()  # its problems are already in the list
-            read_one = reader.read([item], line_proof=line_proof(chosen, quiet))
-            findings.extend(validate_items(read_one, form=chosen, catalog=quiet))
+            names = []
+            read_one = reader.read([item], line_proof=line_proof(chosen, quiet), on_input=names.append)
+            findings.extend(validate_items(read_one, form=chosen, catalog=quiet, input_names=names))
         else:
             entity = dict(item) if isinstance(item, Mapping) else item
             found, _ = _entity_findings(

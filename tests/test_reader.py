@@ -276,8 +276,21 @@ def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text("[]")
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty.json")])
     assert result.exit_code == EXIT_OK  # a warning: nothing was checked
-    assert "warning: no entity in the input: nothing was validated [input.no-entities]" in result.output
+    empty = tmp_path / "empty.json"
+    assert (
+        f"{empty}: warning: no entity in the input: nothing was validated [input.no-entities]"
+        in result.output
+    )
     assert "0 entities in 1 input: 0 errors, 1 warning" in result.output
+    # Several inputs: the warning names them; so does the Python API.
+    (tmp_path / "empty.yaml").write_text("[]\n")
+    names = [str(tmp_path / name) for name in ("empty.json", "empty.yaml")]
+    result = CliRunner().invoke(main, ["validate", *names])
+    assert f"no entity in any of the 2 inputs ({', '.join(names)}): nothing" in result.output
+    (finding,) = validate(names)
+    assert finding.code == "input.no-entities" and finding.file is None and names[1] in finding.message
+    (finding,) = validate(names[0])
+    assert finding.code == "input.no-entities" and finding.file == names[0]
 
 
 def test_cli_control_characters_stay_on_one_line(tmp_path: Path) -> None:
