@@ -38,6 +38,7 @@ Locate = Callable[[Sequence[str | int]], tuple[int | None, int | None]]
 
 INVALID_SCHEMA = "schema.invalid-schema"
 UNRESOLVED_REF = "schema.unresolved-ref"
+RECURSIVE_REF = "schema.recursive-ref"
 DUPLICATE_TYPE = "schema.duplicate-type"
 NO_SCHEMA = "input.no-schema"
 SCHEMA_FILE = "schema.json"
@@ -381,6 +382,68 @@ def unresolved_refs(
     return found
 
 
+# The keywords whose subschemas apply to the instance where they stand (JSON Schema 2020-12, sections 10.2
+# and 8.2.3): a cycle through them alone never reaches deeper data, so validating never ends.
+_IN_PLACE_LISTS = ("allOf", "anyOf", "oneOf")
+_IN_PLACE_SCHEMAS = ("not", "if", "then", "else")
+
+
+def ref_loop(root: SchemaDocument, registry: Registry) -> reader.PathKey | None:
+    """The path of the first ``$ref`` of ``root`` (in document order) that leads, through ``$ref`` and the
+    keywords that stay on the same instance, into a cycle: a schema whose validation never ends. None when
+    there is none. Run after :func:`unresolved_refs` found nothing (an unresolvable $ref is skipped)."""
+    order = reader.document_order(root.contents)
+    for path, ref, base in sorted(
+        _refs(root.contents, root.uri), key=lambda f: reader.written_rank(order, f[0])
+    ):
+        try:
+            start = registry.resolver(base_uri=base).lookup(ref)
+        except Unresolvable:
+            continue
+        if _cycles(start.contents, start.resolver):
+            return path
+    return None
+
+
+def _cycles(node: Any, resolver: Any) -> bool:
+    """Whether the in-place subschemas reached from ``node`` come back to one on the way (depth first)."""
+    on_path: set[int] = set()
+    done: set[int] = set()
+    stack: list[tuple[Any, Any, bool]] = [(node, resolver, False)]
+    while stack:
+        current, current_resolver, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(current))
+            done.add(id(current))
+            continue
+        if not isinstance(current, dict) or id(current) in done:
+            continue
+        if id(current) in on_path:
+            return True
+        on_path.add(id(current))
+        stack.append((current, current_resolver, True))
+        nexts: list[Any] = [current.get(keyword) for keyword in _IN_PLACE_SCHEMAS]
+        for keyword in _IN_PLACE_LISTS:
+            branches = current.get(keyword)
+            nexts.extend(branches if isinstance(branches, list) else ())
+        for child in nexts:
+            if isinstance(child, dict):
+                # A subschema with its own $id is the base of the references inside it.
+                child_resolver = (
+                    current_resolver.in_subresource(DRAFT202012.create_resource(child))
+                    if isinstance(child.get("$id"), str)
+                    else current_resolver
+                )
+                stack.append((child, child_resolver, False))
+        if isinstance(current.get("$ref"), str):
+            try:
+                resolved = current_resolver.lookup(current["$ref"])
+            except Unresolvable:
+                continue
+            stack.append((resolved.contents, resolved.resolver, False))
+    return False
+
+
 def _unresolved_ref_findings(
     root: SchemaDocument, registry: Registry, retriever: _Retriever, entity_type: str
 ) -> list[Finding]:
@@ -410,6 +473,31 @@ def _unresolved_ref_findings(
             )
         )
     return findings
+
+
+def _ref_loop_findings(root: SchemaDocument, registry: Registry, entity_type: str) -> list[Finding]:
+    """A ``$ref`` loop that validation would follow without end, as the finding (reported once)."""
+    path = ref_loop(root, registry)
+    if path is None:
+        return []
+    line, column = root.locate(path)
+    message = (
+        f"the schema refers to itself without end (a $ref loop that never reaches deeper data): no "
+        f"{entity_type} entity is checked against it"
+    )
+    pointer = reader.to_json_pointer(path)
+    return [
+        Finding(
+            ERROR,
+            RECURSIVE_REF,
+            message,
+            file=root.file,
+            line=line,
+            column=column,
+            json_path=pointer,
+            category=CATEGORY_SCHEMA,
+        )
+    ]
 
 
 def load_catalog(
@@ -477,9 +565,10 @@ def load_catalog(
                 Finding(WARNING, DUPLICATE_TYPE, message, file=document.file, category=CATEGORY_SCHEMA)
             )
             continue
-        user_schemas[entity_type] = UserSchema(
-            entity_type, document, _unresolved_ref_findings(document, registry, retriever, entity_type)
-        )
+        unusable = _unresolved_ref_findings(document, registry, retriever, entity_type)
+        if not unusable:
+            unusable = _ref_loop_findings(document, registry, entity_type)
+        user_schemas[entity_type] = UserSchema(entity_type, document, unusable)
         problems.extend(user_schemas[entity_type].unresolved)
     # Everything retrieved while checking goes into the registry the validators use: no lookup repeats.
     registry = registry.with_resources(

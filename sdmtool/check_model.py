@@ -71,7 +71,10 @@ RULES: dict[str, tuple[str, str]] = {
         "warning",
         "notes.yaml, ADOPTERS.yaml, CONTRIBUTORS.yaml and the subject notes have the expected keys.",
     ),
-    "sdm.schema-invalid": ("error", "schema.json is a valid JSON Schema 2020-12 (exit code 3)."),
+    "sdm.schema-invalid": (
+        "error",
+        "schema.json is a valid JSON Schema 2020-12 without a $ref loop (exit code 3).",
+    ),
     "sdm.ref-unresolved": ("error", "Every $ref resolves offline (exit code 3)."),
     "sdm.schema-metadata": (
         "error/warning",
@@ -631,6 +634,22 @@ def _check_schema_validity(schema: _Schema, out: _Collector) -> None:
             message,
             schema.file.name,
             unresolved.entry,
+            locate=schema.locate,
+            category=CATEGORY_SCHEMA,
+        )
+        schema.usable = False
+    loop = catalog.ref_loop(schema.as_document(), schema.registry) if schema.usable else None
+    if loop is not None:
+        message = (
+            "the schema refers to itself without end (a $ref loop that never reaches deeper data): the "
+            "examples are not validated against it"
+        )
+        out.add(
+            "sdm.schema-invalid",
+            ERROR,
+            message,
+            schema.file.name,
+            loop,
             locate=schema.locate,
             category=CATEGORY_SCHEMA,
         )

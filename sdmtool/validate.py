@@ -21,7 +21,7 @@ from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
 
 from sdmtool import forms, ngsild, payload_rules, reader, schemas, subscription_checks
-from sdmtool.catalog import BUNDLED, UNRESOLVED_REF, Catalog, load_catalog, parse_ref_map
+from sdmtool.catalog import BUNDLED, RECURSIVE_REF, UNRESOLVED_REF, Catalog, load_catalog, parse_ref_map
 from sdmtool.findings import (
     CATEGORY_ENTITY,
     CATEGORY_INPUT,
@@ -817,7 +817,6 @@ def check_entity(
 
 
 # Findings about the schemas rather than the data: exit code 3.
-RECURSIVE_REF = "schema.recursive-ref"
 _SCHEMA_CODES = frozenset({UNRESOLVED_REF, RECURSIVE_REF})
 
 

@@ -49,7 +49,52 @@ def test_a_schema_that_refers_to_itself_is_a_schema_problem(tmp_path: Path) -> N
         ["validate", "--schema", str(tmp_path / "schema.json"), str(tmp_path / "foo.json")]
     )
     assert status == EXIT_SCHEMA
-    assert "schema.recursive-ref" in _codes(report)
+    # Found in the schema, once, at the $ref that loops: not once per entity while validating.
+    (finding,) = report["findings"]
+    assert finding["code"] == "schema.recursive-ref" and finding["json_path"] == "/allOf/0/$ref"
+    assert finding["file"] == str(tmp_path / "schema.json") and finding["line"] == 1
+
+
+LOOPS = [
+    {"allOf": [{"$ref": "#"}]},
+    {"properties": {"a": {"$ref": "#/$defs/b"}}, "$defs": {"b": {"anyOf": [{"not": {"$ref": "#/$defs/b"}}]}}},
+    {
+        "properties": {"a": {"$ref": "#/$defs/b"}},
+        "$defs": {"b": {"$ref": "#/$defs/c"}, "c": {"$ref": "#/$defs/b"}},
+    },
+    {"if": {"$ref": "#/$defs/b"}, "$defs": {"b": {"then": {"$ref": "#/$defs/b"}}}},
+]
+NO_LOOPS = [
+    {"properties": {"children": {"type": "array", "items": {"$ref": "#"}}}},  # a tree: each step goes deeper
+    {
+        "properties": {"a": {"$ref": "#/$defs/b"}, "c": {"$ref": "#/$defs/b"}},
+        "$defs": {"b": {"type": "string"}},
+    },
+    {
+        "allOf": [{"$ref": "#/$defs/b"}, {"$ref": "#/$defs/b"}],
+        "$defs": {"b": {"properties": {"x": {"$ref": "#"}}}},
+    },
+]
+
+
+def test_a_ref_loop_is_told_from_a_recursive_schema() -> None:
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    from sdmtool import catalog
+
+    def loop_of(schema: dict) -> object:
+        contents = {"$schema": DIALECT, "$id": "https://example.org/s.json", **schema}
+        registry = Registry().with_resource(contents["$id"], DRAFT202012.create_resource(contents))
+        return catalog.ref_loop(catalog.SchemaDocument(contents["$id"], contents, "s.json"), registry)
+
+    assert [loop_of(schema) for schema in LOOPS] == [
+        ("allOf", 0, "$ref"),
+        ("properties", "a", "$ref"),
+        ("properties", "a", "$ref"),
+        ("if", "$ref"),
+    ]
+    assert [loop_of(schema) for schema in NO_LOOPS] == [None] * len(NO_LOOPS)
 
 
 def test_a_schema_naming_no_dialect_string_is_an_invalid_schema(tmp_path: Path) -> None:
@@ -63,16 +108,20 @@ def test_a_schema_naming_no_dialect_string_is_an_invalid_schema(tmp_path: Path) 
         assert [f["json_path"] for f in invalid] == ["/$schema"]
 
 
-def test_check_model_with_a_looping_ref_reports_instead_of_crashing(tmp_path: Path) -> None:
+def test_check_model_with_a_looping_ref_reports_it_as_a_schema_problem(tmp_path: Path) -> None:
     model = tmp_path / "MLModel"
     shutil.copytree(REPO / "schemas" / "MLModel", model)
     schema = json.loads((model / "schema.json").read_text())
     schema["allOf"][0]["$ref"] = "#"
     (model / "schema.json").write_text(json.dumps(schema, indent=2))
     status, report = _json_report(["check-model", str(model)])
-    assert status == EXIT_INVALID
-    messages = [f["message"] for f in report["findings"] if f["code"] == "sdm.keyvalues-example"]
-    assert any("refers to itself without end" in message for message in messages)
+    # A problem of the schema (exit 3), said once at the $ref, not as an error of every example.
+    assert status == EXIT_SCHEMA
+    looping = [f for f in report["findings"] if "refers to itself without end" in f["message"]]
+    assert [(f["code"], f["file"], f["json_path"]) for f in looping] == [
+        ("sdm.schema-invalid", str(model / "schema.json"), "/allOf/0/$ref")
+    ]
+    assert looping[0]["line"] is not None
 
 
 def test_check_model_with_an_invalid_schema_and_a_dangling_ref(tmp_path: Path) -> None:
