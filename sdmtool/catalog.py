@@ -16,7 +16,6 @@ the file (``WeatherObserved/schema.json``). A user schema for a bundled type rep
 
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -287,6 +286,7 @@ class Catalog:
         self.problems = tuple(problems)
         self._validators: dict[str, Any] = {}
         self._attributes: dict[str, dict[str, schemas.Attribute]] = {}
+        self._entity_types = tuple(sorted({*schemas.entity_types(), *self.user}))  # asked for every entity
 
     def without_problems(self) -> Catalog:
         """The same schemas, with the problems left out (they are reported once)."""
@@ -294,12 +294,8 @@ class Catalog:
         quiet._validators, quiet._attributes = self._validators, self._attributes
         return quiet
 
-    @functools.cached_property
-    def _entity_types(self) -> tuple[str, ...]:
-        return tuple(sorted({*schemas.entity_types(), *self.user}))
-
     def entity_types(self) -> tuple[str, ...]:
-        return self._entity_types  # asked for every entity checked
+        return self._entity_types
 
     def is_user(self, entity_type: str) -> bool:
         return entity_type in self.user

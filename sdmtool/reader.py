@@ -385,9 +385,13 @@ _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
 
 
-def _long_digit_run(chunk: str) -> bool:
-    """Whether 19 digits follow each other in ``chunk``: far faster in C than any regular expression."""
-    return _LONG_DIGIT_RUN in chunk.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
+def _long_digit_run(encoded: bytes) -> bool:
+    """Whether 19 digits follow each other in ``encoded``: far faster in C than any regular expression."""
+    return _LONG_DIGIT_RUN in encoded.translate(_DIGITS_AS_ZEROS)
+
+
+def _encoded(chunk: str) -> bytes:
+    return chunk.encode("utf-8", "surrogatepass")
 
 
 class _Text:
@@ -405,8 +409,7 @@ class _Text:
         """Whether 19 digits follow each other somewhere: one pass over the whole text, in C, spares the
         slower per-document search for integers orjson cannot hold (most texts have none)."""
         if self._long_digit_runs is None:
-            encoded = self.encoded or self.text.encode("utf-8", "surrogatepass")
-            self._long_digit_runs = _LONG_DIGIT_RUN in encoded.translate(_DIGITS_AS_ZEROS)
+            self._long_digit_runs = _long_digit_run(self.encoded or _encoded(self.text))
         return self._long_digit_runs
 
     def line_column(self, offset: int) -> tuple[int, int]:
@@ -419,14 +422,14 @@ class _Text:
 class _Segment:
     """One JSON document inside a text: the whole file, or one NDJSON line. Positions computed lazily."""
 
-    def __init__(self, text: _Text, start: int = 0, end: int | None = None) -> None:
+    def __init__(self, text: _Text, start: int = 0, end: int | None = None, line: int | None = None) -> None:
         self.text = text
         self.start = start
         self.end = len(text.text) if end is None else end
         self._scanner: _Scanner | None = None
         self.parsed_by_orjson = False  # integers within 64 bits: what the fast path (sdmtool.fast) needs
         self.value: Any = None  # what orjson read, when it did
-        self.line: int | None = None  # the line number of a segment that is one line (NDJSON)
+        self.line = line  # the line number of a segment that is one line (NDJSON)
 
     def line_column(self, offset: int) -> tuple[int, int]:
         """(line, column) of an offset in the text; a one-line segment needs no table of the whole text."""
@@ -690,7 +693,8 @@ def _parse_segment(text: _Text, segment: _Segment) -> Any:
     else:
         # One pass over the whole text serves every document of it; one line of many is looked at alone.
         whole = segment.start == 0 and segment.end == len(text.text)
-        if not (text.long_digit_runs if whole else _long_digit_run(chunk)) or not _LONG_INTEGER.search(chunk):
+        digit_runs = text.long_digit_runs if whole else _long_digit_run(_encoded(chunk))
+        if not digit_runs or not _LONG_INTEGER.search(chunk):
             segment.parsed_by_orjson = True
             segment.value = value
             return value
@@ -1027,11 +1031,10 @@ def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[
                 number += 1
                 start = end + 1
                 continue
-            segment = _Segment(text, start, end)
-            segment.line = number + 1
+            segment = _Segment(text, start, end, line=number + 1)
             try:
                 # orjson rounds an integer beyond 64 bits to a float: such lines go the general way.
-                value = None if _long_digit_run(line) else loads(line)
+                value = None if _long_digit_run(_encoded(line)) else loads(line)
             except orjson.JSONDecodeError:
                 value = None
             if (

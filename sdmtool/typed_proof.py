@@ -35,7 +35,6 @@ from sdmtool.fast import Unsupported
 # A number whose bound is at least this large could compare differently once an integer is made a float.
 _EXACT_FLOATS = 2**53
 _INT64 = (-(2**63), 2**63 - 1)
-_ANY_STRING = ""  # the look-aheads of a string condition that every string meets
 # Keys of an object value that would make it read as (or resemble) an NGSI attribute: left to the full check.
 _ATTRIBUTE_MARKS = frozenset({"datasetId", *ngsild.CONCISE_KINDS})
 _TYPE_VALUES_REFUSED = forms.ATTRIBUTE_KINDS | forms.NGSIV2_TYPES
@@ -438,12 +437,25 @@ class _Translator:
             raise Unsupported("a required attribute the types cannot express")
         return self.new_struct(form, fields, tag_field="type", tag=self.entity_type)
 
+    @functools.cached_property
+    def uri_rule(self) -> StringRule:
+        """An absolute URI, as the derived schemas require of ids and relationship targets."""
+        rule = self.string_condition(derive._ABSOLUTE_URI)
+        assert rule is not None
+        return rule
+
+    @functools.cached_property
+    def date_time_type(self) -> Any:
+        """A date-time string (``observedAt``), the same for every attribute instance."""
+        rule = self.string_condition({"type": "string", "format": "date-time"})
+        assert rule is not None
+        return self.string_type(rule)
+
     def instance(self, fact: schemas.Attribute, schema: dict[str, Any]) -> Any:
         """One NGSI-LD attribute instance of the kind its description gives (as :func:`derive._instance`):
         its value (a date-time wrapped as NGSI-LD writes it), ``observedAt``, ``datasetId``, ``unitCode``;
         no sub-attribute."""
-        uri = self.string_condition(derive._ABSOLUTE_URI)
-        assert uri is not None
+        uri = self.uri_rule
         if fact.kind == schemas.KIND_RELATIONSHIP:
             value_member, value = "object", self.targets(schema, uri)
         elif fact.kind == schemas.KIND_PROPERTY and fact.date_time:
@@ -455,11 +467,9 @@ class _Translator:
             value_member, value = "value", self.annotation(schema)
         else:
             raise Unsupported(f"a {fact.kind}")
-        date_time = self.string_condition({"type": "string", "format": "date-time"})
-        assert date_time is not None
         fields = [
             self.field(value_member, value, True),
-            self.field("observedAt", self.string_type(date_time), False),
+            self.field("observedAt", self.date_time_type, False),
             self.field("datasetId", self.string_type(uri), False),
         ]
         if fact.kind in payload_rules._UNIT_KINDS:
