@@ -11,6 +11,10 @@ NGSI-LD normalized form, as NDJSON files. Then times, for each form:
 * plain python-jsonschema with a validator built once (``json.loads`` + ``iter_errors``), in-process;
 * jsonschema-rs with a validator built once (``orjson.loads`` + ``is_valid``), in-process, for orientation.
 
+A second table says where the time of one valid line goes, in-process: parsing alone, sdmtool's typed
+decoding and repeated-key count, the whole line proof, and jsonschema-rs on the derived schema; and what an
+invalid entity costs (the run with invalid entities minus the run without, per invalid entity).
+
 The slow peers run on a bounded subset and their rate is scaled from it. Every tool must find the same
 number of invalid entities, or the comparison means nothing. Rates are medians of R runs; the machine is
 shared, so compare ratios, which are measured in the same run.
@@ -170,6 +174,7 @@ def run(count: int, peers: int, repeat: int, folder: Path) -> int:
     invalid = sum(map(broken, range(count)))
     invalid_among_peers = sum(map(broken, range(peers)))
     rows: list[tuple[str, str, int, float]] = []  # tool, form, entities, seconds
+    costs: dict[str, dict[str, float]] = {}  # form -> step -> µs per valid line
     for form in FORMS:
         written = in_form(entities, form)
         every = write_ndjson(folder / f"{form}.ndjson", written)
@@ -205,6 +210,8 @@ def run(count: int, peers: int, repeat: int, folder: Path) -> int:
                 invalid += not checks[entity["type"]](entity)
             return invalid
 
+        valid_lines = [json.dumps(e) for i, e in enumerate(written[: 20 * peers]) if not broken(i)]
+        costs[form] = line_costs(valid_lines, form, repeat)
         check_jsonschema = CheckJsonschema(folder, subset, form)
         # The same verdicts, or the comparison means nothing.
         assert sdmtool_invalid(every) == invalid, form
@@ -231,7 +238,65 @@ def run(count: int, peers: int, repeat: int, folder: Path) -> int:
     one.write_text(json.dumps(entities[0]))
     wall = median_seconds(_process(sdmtool_command(one)), max(repeat, 5))
     print_table(rows, count, peers, repeat, wall)
+    print_costs(costs, rows, invalid, repeat)
     return 0
+
+
+def line_costs(lines: list[str], form: str, repeat: int) -> dict[str, float]:
+    """µs per valid line of each step the valid path takes, in-process (medians of ``repeat``)."""
+    import msgspec
+
+    from sdmtool import fast, typed_proof
+
+    decoder = typed_proof._decoder(schemas.entity_types(), form)  # the decoder the line proof uses
+    prove = typed_proof.line_prover(form=form)
+    assert decoder is not None and prove is not None
+    decoded = [decoder.decode(line) for line in lines]
+    parsed = [orjson.loads(line) for line in lines]
+    checks = {name: fast._check(name, form) for name in TYPES}
+
+    def per_line(step: Callable[[Any], object], inputs: list[Any] = lines) -> float:
+        def every_line() -> None:
+            for each in inputs:  # results dropped at once, as the reader drops them
+                step(each)
+
+        every_line()  # compiled validators, caches: not part of a line's cost
+        return median_seconds(every_line, repeat) / len(inputs) * 1e6
+
+    def repeated_key_count(pair: tuple[str, Any]) -> bool:
+        return msgspec.json.encode(pair[1]).count(b":") == pair[0].count(":")
+
+    return {
+        "orjson.loads alone": per_line(orjson.loads),
+        "msgspec typed decoding": per_line(decoder.decode),
+        "repeated-key count": per_line(repeated_key_count, list(zip(lines, decoded, strict=True))),
+        "line proof, in all": per_line(prove),
+        "jsonschema-rs is_valid, parsed": per_line(lambda value: checks[value["type"]](value), parsed),  # type: ignore[misc]
+    }
+
+
+def print_costs(
+    costs: dict[str, dict[str, float]],
+    rows: list[tuple[str, str, int, float]],
+    invalid: int,
+    repeat: int,
+) -> None:
+    seconds = {(tool, form): taken for tool, form, _, taken in rows}
+    print(f"\nWhere the time goes: µs per line, in-process, median of {repeat} run(s)\n")
+    header = f"{'step':44} " + " ".join(f"{form:>11}" for form in FORMS)
+    print(header)
+    print("-" * len(header))
+    for step in costs[FORMS[0]]:
+        print(f"{'valid line: ' + step:44} " + " ".join(f"{costs[form][step]:11.2f}" for form in FORMS))
+    if invalid:
+        each = {
+            form: (seconds[("sdmtool validate", form)] - seconds[("sdmtool validate, valid only", form)])
+            / invalid
+            * 1e6
+            for form in FORMS
+        }
+        label = "invalid entity, end to end (runs' difference)"
+        print(f"{label:44} " + " ".join(f"{each[form]:11.0f}" for form in FORMS))
 
 
 def _process(command: list[str]) -> Callable[[], None]:

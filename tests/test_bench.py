@@ -24,6 +24,12 @@ def test_validate_benchmark_measures_every_peer_in_both_forms() -> None:
             rows = [line for line in table.splitlines() if line.startswith(tool) and f" {form} " in line]
             assert rows, (tool, form)
     assert "`sdmtool validate one.json`:" in table
+    for step in ("orjson.loads alone", "msgspec typed decoding", "line proof, in all"):
+        (row,) = [line for line in table.splitlines() if step in line]
+        assert all(float(cell) > 0 for cell in row.split()[-2:]), row  # one figure per form
+    # A difference of two whole runs: at this size, noise may make it negative; it is still there.
+    (row,) = [line for line in table.splitlines() if line.startswith("invalid entity, end to end")]
+    assert len([float(cell) for cell in row.split()[-2:]]) == 2
 
 
 def test_inference_benchmark_reports_ratios_to_the_onnx_floor() -> None:
