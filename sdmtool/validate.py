@@ -985,20 +985,19 @@ def validate_items(
     if not read:
         # An empty array, a broker that answered [] (a query without the right Link header), only
         # non-entity files: a CI gate must not pass that in silence.
-        yield _no_entities(list(input_names))
+        yield from _no_entities(list(input_names))
 
 
-def _no_entities(names: list[str]) -> Finding:
-    """The warning that nothing was validated, naming the inputs that were read."""
+def _no_entities(names: list[str]) -> list[Finding]:
+    """The warning that nothing was validated: one for each input read, at that input (every report format
+    then has a file to show it at), or one without a file when there was no input at all."""
+    if not names:
+        return [Finding(WARNING, NO_ENTITIES, "no entity: nothing was validated", category=CATEGORY_INPUT)]
     if len(names) == 1:
         message = "no entity in the input: nothing was validated"
-        return Finding(WARNING, NO_ENTITIES, message, file=names[0], category=CATEGORY_INPUT)
-    if names:
-        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-        message = f"no entity in any of the {len(names)} inputs ({shown}): nothing was validated"
     else:
-        message = "no entity: nothing was validated"
-    return Finding(WARNING, NO_ENTITIES, message, category=CATEGORY_INPUT)
+        message = f"no entity in any of the {len(names)} inputs, this one included: nothing was validated"
+    return [Finding(WARNING, NO_ENTITIES, message, file=name, category=CATEGORY_INPUT) for name in names]
 
 
 def line_proof(form: str | None, catalog: Catalog = BUNDLED) -> reader.LineProof | None:

@@ -282,13 +282,18 @@ def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
         in result.output
     )
     assert "0 entities in 1 input: 0 errors, 1 warning" in result.output
-    # Several inputs: the warning names them; so does the Python API.
+    # Several inputs: a warning at each of them; so in the Python API.
     (tmp_path / "empty.yaml").write_text("[]\n")
     names = [str(tmp_path / name) for name in ("empty.json", "empty.yaml")]
     result = CliRunner().invoke(main, ["validate", *names])
-    assert f"no entity in any of the 2 inputs ({', '.join(names)}): nothing" in result.output
-    (finding,) = validate(names)
-    assert finding.code == "input.no-entities" and finding.file is None and names[1] in finding.message
+    for name in names:
+        message = "no entity in any of the 2 inputs, this one included: nothing was validated"
+        assert f"{name}: warning: {message} [input.no-entities]" in result.output
+    assert "0 entities in 2 inputs: 0 errors, 2 warnings" in result.output
+    assert [(f.code, f.file) for f in validate(names)] == [("input.no-entities", name) for name in names]
+    # One input holding an entity is enough: nothing to warn about.
+    (tmp_path / "one.json").write_text(json.dumps(example()))
+    assert validate([*names, str(tmp_path / "one.json")]) == []
     (finding,) = validate(names[0])
     assert finding.code == "input.no-entities" and finding.file == names[0]
 
