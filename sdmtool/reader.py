@@ -605,6 +605,13 @@ class SourceEntity:
         """Read by orjson, not by the scanner or as YAML: its integers fit in 64 bits."""
         return self._segment is not None and self._segment.parsed_by_orjson
 
+    def json_pointer(self, path: PathKey) -> str:
+        """The JSON pointer of an entity-relative path as it is written: under the entity's envelope (a
+        notification's ``/data/3``), and in a GeoJSON Feature, under ``properties`` but for the id."""
+        if self._translate is not None:
+            path = self._translate(path)
+        return self.pointer_prefix + to_json_pointer(path)
+
     def locate(self, json_path: str | Sequence[str | int]) -> tuple[int | None, int | None]:
         """(line, column), 1-based, where the value at ``json_path`` (entity-relative) starts."""
         if self._segment is None and self._positions is None:

@@ -848,12 +848,12 @@ def _entity_findings(
     )
     if item is not None and form in (None, "auto") and chosen is not None:
         problems.extend(_file_name_problems(item.source, entity, chosen))
-    prefix = item.pointer_prefix if item is not None else ""
     document = item.document if item is not None else None
     entity_id, entity_type = entity_identity(entity)
+    pointer_of = item.json_pointer if item is not None else reader.to_json_pointer
     findings = []
     for problem in problems:
-        pointer = prefix + reader.to_json_pointer(problem.path)
+        pointer = pointer_of(problem.path)
         # The path itself, not its pointer: "/0" cannot tell the member "0" from the element 0.
         line, column = locate(problem.path) if locate else (None, None)
         if column is not None:

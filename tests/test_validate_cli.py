@@ -16,7 +16,7 @@ import sdmtool
 from sdmtool import forms, reader, resources, schemas
 from sdmtool.cli import main
 from sdmtool.findings import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Finding, exit_code
-from sdmtool.validate import validate
+from sdmtool.validate import validate, validate_items
 
 MODELS = schemas.entity_types()
 CONTEXT = [resources.SUBJECT_CONTEXT_URL, resources.CORE_CONTEXT_URL]
@@ -347,6 +347,13 @@ def test_ndjson_array_and_feature_collection() -> None:
     (item,) = reader.read_bytes("x.geojson", collection)
     assert item.value == a
     assert item.locate("/version")[0] is not None
+    # Findings give the path as written in the Feature: the id at its top, the rest under properties.
+    assert item.json_pointer(("version",)) == "/properties/version"
+    assert item.json_pointer(("id",)) == "/id"
+    broken = json.dumps({**feature, "properties": {**feature["properties"], "version": 3}}, indent=1)
+    (finding,) = validate_items(reader.read_bytes("x.geojson", broken.encode()))
+    line = broken.splitlines().index('  "version": 3,') + 1
+    assert (finding.json_path, finding.line, finding.column) == ("/properties/version", line, 14)
 
 
 def b_offset(line: str, value: str) -> int:
