@@ -422,6 +422,8 @@ def _cycles(node: Any, resolver: Any) -> bool:
         for keyword in _IN_PLACE_LISTS:
             branches = current.get(keyword)
             nexts.extend(branches if isinstance(branches, list) else ())
+        dependent = current.get("dependentSchemas")  # on the same instance, when a member is present
+        nexts.extend(dependent.values() if isinstance(dependent, dict) else ())
         for child in nexts:
             if isinstance(child, dict):
                 # A subschema with its own $id is the base of the references inside it.

@@ -63,6 +63,10 @@ LOOPS = [
         "$defs": {"b": {"$ref": "#/$defs/c"}, "c": {"$ref": "#/$defs/b"}},
     },
     {"if": {"$ref": "#/$defs/b"}, "$defs": {"b": {"then": {"$ref": "#/$defs/b"}}}},
+    {
+        "properties": {"a": {"$ref": "#/$defs/b"}},
+        "$defs": {"b": {"dependentSchemas": {"x": {"$ref": "#/$defs/b"}}}},
+    },
 ]
 NO_LOOPS = [
     {"properties": {"children": {"type": "array", "items": {"$ref": "#"}}}},  # a tree: each step goes deeper
@@ -93,6 +97,7 @@ def test_a_ref_loop_is_told_from_a_recursive_schema() -> None:
         ("properties", "a", "$ref"),
         ("properties", "a", "$ref"),
         ("if", "$ref"),
+        ("properties", "a", "$ref"),
     ]
     assert [loop_of(schema) for schema in NO_LOOPS] == [None] * len(NO_LOOPS)
 
