@@ -452,7 +452,9 @@ def _ngsiv2_attribute(fact: schemas.Attribute, value: dict[str, Any]) -> dict[st
                 "not": {"enum": _NGSIV2_REFUSED_TYPES},
             },
             "value": held,
-            "metadata": {"type": "object"},
+            # Metadata names cannot be held to the NGSI-v2 characters here (no propertyNames in the fast
+            # engine's subset): only an empty metadata object is proven; any other goes to the full check.
+            "metadata": {"type": "object", "additionalProperties": False},
         },
         "additionalProperties": False,
         "allOf": rules,

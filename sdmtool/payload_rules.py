@@ -331,11 +331,7 @@ def ngsiv2_rules(entity: Mapping[str, Any], form: str, facts: Mapping[str, schem
             _check_string_values(
                 outcome, value, (name, "value"), unrestricted if isinstance(value, str) else ""
             )
-        if attribute_type == "DateTime" and isinstance(value, str) and not is_iso_8601(value):
-            message = (
-                f"a DateTime value must be an ISO 8601 date-time such as 2026-11-20T09:30:00Z, got {value!r}"
-            )
-            outcome.add(ERROR, V2_DATETIME, message, (name, "value"))
+        _check_v2_date_time(outcome, attribute_type, value, (name, "value"))
         if attribute_type == "geo:json" and isinstance(value, dict) and not _is_geojson(value):
             message = 'a geo:json value must be GeoJSON, such as {"type": "Point", "coordinates": [lon, lat]}'
             outcome.add(ERROR, V2_GEOJSON, message, (name, "value"))
@@ -351,4 +347,29 @@ def ngsiv2_rules(entity: Mapping[str, Any], form: str, facts: Mapping[str, schem
             )
             outcome.add(ERROR, V2_DOUBLE_WRAPPED, message, (name, "value"))
             outcome.claimed.add((name,))  # its type cannot fit the wrapped value either: said once
+        metadata = member.get("metadata")
+        for item_name, item in metadata.items() if isinstance(metadata, dict) else ():
+            where = (name, "metadata", item_name)
+            _check_characters(outcome, item_name, "metadata names", where)
+            if not isinstance(item, dict):
+                continue  # its shape is reported elsewhere
+            item_type = item.get("type")
+            _check_characters(outcome, item_type, "metadata types", (*where, "type"))
+            if "value" in item and item_type != _V2_UNRESTRICTED:
+                item_value = item["value"]
+                hint = ' (a metadata item of type "TextUnrestricted" may hold them)'
+                _check_string_values(
+                    outcome, item_value, (*where, "value"), hint if isinstance(item_value, str) else ""
+                )
+            if "value" in item:
+                _check_v2_date_time(outcome, item_type, item["value"], (*where, "value"))
     return outcome
+
+
+def _check_v2_date_time(outcome: Outcome, v2_type: Any, value: Any, path: PathTuple) -> None:
+    """A DateTime attribute's or metadata item's value: an ISO 8601 date-time, as NGSI-v2 brokers read it."""
+    if v2_type == "DateTime" and isinstance(value, str) and not is_iso_8601(value):
+        message = (
+            f"a DateTime value must be an ISO 8601 date-time such as 2026-11-20T09:30:00Z, got {value!r}"
+        )
+        outcome.add(ERROR, V2_DATETIME, message, path)

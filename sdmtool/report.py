@@ -351,7 +351,7 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "ngsi-ld.dataset": "A multi-instance NGSI-LD attribute has two instances with the same datasetId.",
     "ngsiv2.attribute": "An NGSI-v2 attribute is not a {type, value, metadata} object.",
     "ngsiv2.type": "An NGSI-v2 attribute's value does not fit its declared NGSI-v2 type.",
-    "ngsiv2.metadata": "An NGSI-v2 attribute's metadata is not an object.",
+    "ngsiv2.metadata": "An NGSI-v2 attribute's metadata is not an object of {type, value} items.",
     "json.value": "A value JSON cannot represent (NaN, Infinity, a Python object).",
     "json.depth": "A value is nested too deeply.",
     "json.key": "An object key is not a string.",

@@ -482,9 +482,8 @@ def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
                     f"an NGSI-v2 {member['type']} attribute cannot hold {_JSON_TYPE_NAMES.get(got, got)}",
                     (name, "type"),
                 )
-            if "metadata" in member and not isinstance(member["metadata"], dict):
-                message = "metadata must be an object: {name: {type, value}}"
-                yield Problem(ERROR, "ngsiv2.metadata", message, (name, "metadata"))
+            if "metadata" in member:
+                yield from _check_ngsiv2_metadata(member["metadata"], (name, "metadata"))
             continue
         # Say what is wrong with it, where it is wrong.
         if not isinstance(member, dict):
@@ -505,6 +504,30 @@ def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
             if extra not in ("type", "value", "metadata"):
                 message = f"{extra!r} is not allowed in an NGSI-v2 attribute (only type, value, metadata)"
                 yield Problem(ERROR, "ngsiv2.attribute", message, (name, extra))
+
+
+def _check_ngsiv2_metadata(metadata: Any, path: PathTuple) -> Iterator[Problem]:
+    """An NGSI-v2 attribute's metadata: ``{name: {"type": …, "value": …}}``."""
+    if not isinstance(metadata, dict):
+        yield Problem(ERROR, "ngsiv2.metadata", "metadata must be an object: {name: {type, value}}", path)
+        return
+    for name, item in metadata.items():
+        where = (*path, name)
+        if not isinstance(item, dict):
+            message = f'a metadata item is {{"type": …, "value": …}}, got {_type_name(item)}'
+            yield Problem(ERROR, "ngsiv2.metadata", message, where)
+            continue
+        if "value" not in item:
+            message = 'missing \'value\': a metadata item is {"type": …, "value": …}'
+            yield Problem(ERROR, "ngsiv2.metadata", message, where)
+        if "type" in item and not isinstance(item["type"], str):
+            got = _show(item["type"])
+            message = f"the type of a metadata item must be a string such as Text or DateTime, got {got}"
+            yield Problem(ERROR, "ngsiv2.metadata", message, (*where, "type"))
+        for extra in item:
+            if extra not in ("type", "value"):
+                message = f"{extra!r} is not allowed in an NGSI-v2 metadata item (only type, value)"
+                yield Problem(ERROR, "ngsiv2.metadata", message, (*where, extra))
 
 
 # --- Python values that JSON cannot hold (the Python API) ---------------------------------------------

@@ -392,6 +392,36 @@ def test_v2_geo_json_is_geojson(tmp_path: Path) -> None:
     assert [f for f in validate(entity) if f.code == "ngsiv2.geojson"] == []
 
 
+def test_v2_metadata(tmp_path: Path) -> None:
+    metadata = {
+        "source": {"type": "Text", "value": "a (b)"},
+        "time<": {"type": "DateTime", "value": "2026-02-30T10:00:00Z"},
+        "bad": 3,
+        "noValue": {"type": "Text"},
+        "extra": {"value": 1, "unit": "m"},
+        "numbered": {"type": 7, "value": 1},
+        "free": {"type": "TextUnrestricted", "value": "a (b)"},
+        "when": {"type": "DateTime", "value": "2026-02-28T10:00:00Z"},
+    }
+    entity = v2_entity() | {"name": {"type": "Text", "value": "digits", "metadata": metadata}}
+    path, text = written(tmp_path, entity, "v2.json")
+    findings = validate(path)
+    assert [(f.code, f.json_path) for f in findings] == [
+        ("ngsiv2.characters", "/name/metadata/source/value"),
+        ("ngsiv2.characters", "/name/metadata/time<"),
+        ("ngsiv2.datetime", "/name/metadata/time</value"),
+        ("ngsiv2.metadata", "/name/metadata/bad"),
+        ("ngsiv2.metadata", "/name/metadata/noValue"),
+        ("ngsiv2.metadata", "/name/metadata/extra/unit"),
+        ("ngsiv2.metadata", "/name/metadata/numbered/type"),
+    ]
+    assert (findings[3].line, findings[3].column) == at(text, '"bad": 3', "3")
+    assert "metadata names" in findings[1].message and "got an integer" in findings[3].message
+    entity["name"]["metadata"] = []
+    (finding,) = validate(entity)
+    assert (finding.code, finding.json_path) == ("ngsiv2.metadata", "/name/metadata")
+
+
 # --- notifications -----------------------------------------------------------------------------------
 
 
