@@ -63,11 +63,23 @@ _DATE_TIME_WRAPPER: dict[str, Any] = {
     "required": ["@type", "@value"],
     "properties": {"@type": {"const": "DateTime"}},
 }
+# A GeoJSON geometry as sdmtool.geojson checks it. A linear ring must end where it starts, which no schema
+# keyword says: Polygons (and GeometryCollections, which may hold them) are left to the full check.
+_POSITION: dict[str, Any] = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}
+_LINE: dict[str, Any] = {"type": "array", "minItems": 2, "items": _POSITION}
+_GEOJSON_COORDINATES = {
+    "Point": _POSITION,
+    "MultiPoint": {"type": "array", "minItems": 1, "items": _POSITION},
+    "LineString": _LINE,
+    "MultiLineString": {"type": "array", "minItems": 1, "items": _LINE},
+}
 _GEOJSON_GEOMETRY: dict[str, Any] = {
     "type": "object",
-    "required": ["type"],
-    "properties": {"type": {"enum": sorted(ngsild.GEOJSON_GEOMETRY_TYPES)}},
-    "anyOf": [{"required": ["coordinates"]}, {"required": ["geometries"]}],
+    "required": ["type", "coordinates"],
+    "anyOf": [
+        {"properties": {"type": {"const": kind}, "coordinates": coordinates}}
+        for kind, coordinates in _GEOJSON_COORDINATES.items()
+    ],
 }
 # What the validator takes for an absolute URI (an NGSI-LD id, a Relationship's object, a datasetId): its
 # own regular expression, matched whole.

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from sdmtool import forms, ngsild, schemas
+from sdmtool import forms, geojson, ngsild, schemas
 from sdmtool.findings import ERROR, WARNING, Severity
 
 PathTuple = tuple[str | int, ...]
@@ -276,24 +276,6 @@ def is_iso_8601(text: Any) -> bool:
     return int(second or 0) <= 60
 
 
-def _is_geojson(value: Any) -> bool:
-    """A GeoJSON geometry, Feature or FeatureCollection (RFC 7946), as geo:json holds."""
-    if not isinstance(value, dict):
-        return False
-    kind = value.get("type")
-    if kind == "Feature":
-        return "geometry" in value and (value["geometry"] is None or _is_geojson(value["geometry"]))
-    if kind == "FeatureCollection":
-        features = value.get("features")
-        return isinstance(features, list) and all(
-            isinstance(item, dict) and item.get("type") == "Feature" for item in features
-        )
-    if kind == "GeometryCollection":
-        geometries = value.get("geometries")
-        return isinstance(geometries, list) and all(_is_geojson(item) for item in geometries)
-    return kind in ngsild.GEOJSON_GEOMETRY_TYPES and isinstance(value.get("coordinates"), list)
-
-
 def _check_characters(outcome: Outcome, text: Any, what: str, path: PathTuple, hint: str = "") -> None:
     if isinstance(text, str) and _V2_FORBIDDEN.search(text):
         message = f"NGSI-v2 forbids the characters < > \" ' = ; ( ) in {what}: found {_forbidden(text)}{hint}"
@@ -332,9 +314,16 @@ def ngsiv2_rules(entity: Mapping[str, Any], form: str, facts: Mapping[str, schem
                 outcome, value, (name, "value"), unrestricted if isinstance(value, str) else ""
             )
         _check_v2_date_time(outcome, attribute_type, value, (name, "value"))
-        if attribute_type == "geo:json" and isinstance(value, dict) and not _is_geojson(value):
-            message = 'a geo:json value must be GeoJSON, such as {"type": "Point", "coordinates": [lon, lat]}'
-            outcome.add(ERROR, V2_GEOJSON, message, (name, "value"))
+        # (a value that is no object is reported as the wrong JSON type for geo:json)
+        problem = (
+            geojson.geojson_problem(value)
+            if attribute_type == "geo:json" and isinstance(value, dict)
+            else None
+        )
+        if problem is not None:
+            where, reason = problem
+            message = f"a geo:json value must be GeoJSON: {reason}"
+            outcome.add(ERROR, V2_GEOJSON, message, (name, "value", *where))
         declared = _declared(facts, name)
         if (
             isinstance(value, dict)

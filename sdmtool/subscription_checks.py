@@ -20,12 +20,12 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sdmtool import forms, reader, schemas
+from sdmtool import forms, geojson, reader, schemas
 from sdmtool.findings import ERROR, WARNING, Severity
 from sdmtool.query import QuerySyntaxError, compile_pattern, parse_query
 
@@ -117,7 +117,7 @@ _TRIGGERS = (
 )
 _JOINS = ("flat", "inline", "@none")
 # Clause 5.2.13: the reference geometries of a GeoQuery.
-_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+_GEOMETRIES = geojson.COORDINATE_GEOMETRIES
 _GEOREL = re.compile(
     r"(?:equals|disjoint|intersects|within|contains|overlaps|near;(?:maxDistance|minDistance)==[0-9]+(?:\.[0-9]+)?)"
 )
@@ -566,7 +566,7 @@ class _Checker:
             return
         if geometry is None:
             return  # the geometry is missing or wrong: the shape expected is unknown
-        problem = _coordinates_problem(geometry, coordinates)
+        problem = geojson.coordinates_problem(geometry, coordinates)
         if problem is None:
             return
         where, message = problem
@@ -704,67 +704,3 @@ def _looks_numeric(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# --- GeoJSON coordinates (RFC 7946, 3.1) ----------------------------------------------------------------
-
-
-def _position_problem(value: Any) -> str | None:
-    if not isinstance(value, list) or not 2 <= len(value) <= 3 or not all(_is_number(v) for v in value):
-        return f"a position is an array of 2 or 3 numbers [longitude, latitude], got {_show(value)}"
-    return None
-
-
-def _positions_problem(value: Any, minimum: int, what: str) -> tuple[PathTuple, str] | None:
-    if not isinstance(value, list) or len(value) < minimum:
-        return (), f"{what} is an array of at least {minimum} positions, got {_show(value)}"
-    for index, position in enumerate(value):
-        problem = _position_problem(position)
-        if problem:
-            return (index,), problem
-    return None
-
-
-def _ring_problem(value: Any) -> tuple[PathTuple, str] | None:
-    problem = _positions_problem(value, 4, "a linear ring")
-    if problem:
-        return problem
-    if value[0] != value[-1]:
-        return (len(value) - 1,), "a linear ring must end at its first position (closed)"
-    return None
-
-
-def _each(
-    value: Any, check: Callable[[Any], tuple[PathTuple, str] | None], what: str
-) -> tuple[PathTuple, str] | None:
-    if not isinstance(value, list) or not value:
-        return (), f"{what} is a non-empty array, got {_show(value)}"
-    for index, item in enumerate(value):
-        problem = check(item)
-        if problem:
-            return (index, *problem[0]), problem[1]
-    return None
-
-
-def _coordinates_problem(geometry: str, value: Any) -> tuple[PathTuple, str] | None:
-    """(path inside the coordinates, message) of the first way ``value`` does not fit ``geometry``."""
-
-    def line(item: Any) -> tuple[PathTuple, str] | None:
-        return _positions_problem(item, 2, "a line")
-
-    def polygon(item: Any) -> tuple[PathTuple, str] | None:
-        return _each(item, _ring_problem, "a polygon (an array of linear rings)")
-
-    def point(item: Any) -> tuple[PathTuple, str] | None:
-        problem = _position_problem(item)
-        return ((), problem) if problem else None
-
-    checks: dict[str, Callable[[Any], tuple[PathTuple, str] | None]] = {
-        "Point": point,
-        "MultiPoint": lambda item: _each(item, point, "a MultiPoint (an array of positions)"),
-        "LineString": line,
-        "MultiLineString": lambda item: _each(item, line, "a MultiLineString (an array of lines)"),
-        "Polygon": polygon,
-        "MultiPolygon": lambda item: _each(item, polygon, "a MultiPolygon (an array of polygons)"),
-    }
-    return checks[geometry](value)

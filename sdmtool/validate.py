@@ -20,7 +20,7 @@ from typing import Any
 from jsonschema import ValidationError
 from referencing.exceptions import Unresolvable
 
-from sdmtool import forms, ngsild, payload_rules, reader, schemas, subscription_checks
+from sdmtool import forms, geojson, ngsild, payload_rules, reader, schemas, subscription_checks
 from sdmtool.catalog import BUNDLED, RECURSIVE_REF, UNRESOLVED_REF, Catalog, load_catalog, parse_ref_map
 from sdmtool.findings import (
     CATEGORY_ENTITY,
@@ -352,13 +352,12 @@ def _check_instance(
         yield Problem(ERROR, "ngsi-ld.attribute", message, (*path, member))
     if kind == "Relationship" and "object" in instance:
         yield from _check_uri(instance["object"], (*path, "object"), "the object of a Relationship")
-    if kind == "GeoProperty" and "value" in instance and not forms.is_geojson_geometry(instance["value"]):
-        yield Problem(
-            ERROR,
-            "ngsi-ld.attribute",
-            "the value of a GeoProperty must be a GeoJSON geometry",
-            (*path, "value"),
-        )
+    if kind == "GeoProperty" and "value" in instance:
+        problem = geojson.geometry_problem(instance["value"])
+        if problem is not None:
+            where, reason = problem
+            message = f"the value of a GeoProperty must be a GeoJSON geometry: {reason}"
+            yield Problem(ERROR, "ngsi-ld.attribute", message, (*path, "value", *where))
     if kind == "LanguageProperty" and "languageMap" in instance:
         yield from _check_language_map(instance["languageMap"], (*path, "languageMap"))
     if kind == "ListProperty" and "valueList" in instance and not isinstance(instance["valueList"], list):

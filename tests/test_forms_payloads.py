@@ -180,6 +180,12 @@ def test_geoproperty_value_must_be_a_geometry(tmp_path: Path) -> None:
     finding = only(validate(path), "ngsi-ld.attribute")
     assert finding.json_path == "/location/value" and "GeoJSON geometry" in finding.message
     assert (finding.line, finding.column) == at(text, '"GeoProperty",\n    "value": ')
+    # The coordinates are checked too (RFC 7946), where they go wrong.
+    entity["location"]["value"] = {"type": "LineString", "coordinates": [[0, 0], ["a", 1]]}
+    path, text = written(tmp_path, entity)
+    finding = only(validate(path), "ngsi-ld.attribute")
+    assert finding.json_path == "/location/value/coordinates/1" and "2 or 3 numbers" in finding.message
+    assert (finding.line, finding.column) == position(text, text.rindex("[", 0, text.index('"a"')))
 
 
 def test_language_property_has_a_language_map_and_no_value(tmp_path: Path) -> None:
@@ -390,6 +396,12 @@ def test_v2_geo_json_is_geojson(tmp_path: Path) -> None:
     assert (finding.line, finding.column) == at(text, '"geo:json",\n    "value": ')
     entity["location"]["value"] = {"type": "Point", "coordinates": [1, 2]}
     assert [f for f in validate(entity) if f.code == "ngsiv2.geojson"] == []
+    # Checked as deep as RFC 7946 goes, at the place that is wrong: here an unclosed ring in a Feature.
+    ring = [[0, 0], [1, 0], [1, 1], [0, 1]]
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": {}}
+    entity["location"]["value"] = feature
+    finding = only(validate(entity), "ngsiv2.geojson")
+    assert finding.json_path == "/location/value/geometry/coordinates/0/3" and "closed" in finding.message
 
 
 def test_v2_metadata(tmp_path: Path) -> None:
