@@ -1009,12 +1009,7 @@ def read_bytes(
         else:
             yield from _entities_of(value, text, segment, index=None, check_duplicates=True)
             return
-    found = False
-    for item in _ndjson_items(text, line_proof):
-        found = True
-        yield item
-    if not found:
-        yield ReadError(name, "empty input: no JSON lines", 1, 1)
+    yield from _ndjson_items(text, line_proof)
 
 
 def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[Item]:
@@ -1027,11 +1022,13 @@ def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[
 
     loads = orjson.loads
     start, number, length = 0, 0, len(source)
+    blank = True  # no line with a JSON value yet (lines holding empty arrays still count as read)
     while start <= length:
         end = source.find("\n", start)
         end = length if end == -1 else end
         line = source[start:end]
         if line and not line.isspace():
+            blank = False
             proven = prove(line) if prove is not None else None
             if proven is not None:
                 yield ProvenEntity(name, number, *proven)
@@ -1062,6 +1059,8 @@ def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[
                     yield from _entities_of(value, text, segment, index=number, check_duplicates=True)
         number += 1
         start = end + 1
+    if blank:
+        yield ReadError(name, "empty input: no JSON lines", 1, 1)
 
 
 def _stat_problem(path: Path, error: OSError) -> ReadError:

@@ -272,6 +272,17 @@ def test_unlistable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
 # --- the command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("name", "text"), [("e.ndjson", "[]\n"), ("e.json", "[]\n[]\n"), ("<stdin>", "[]\n[]\n")]
+)
+def test_ndjson_lines_of_empty_arrays_hold_no_entity_and_are_no_parse_error(name: str, text: str) -> None:
+    assert items(text, name) == []
+    (finding,) = validate_items(reader.read_bytes(name, text.encode()), input_names=[name])
+    assert (finding.code, finding.severity, finding.file) == ("input.no-entities", "warning", name)
+    # Lines with nothing on them are still no input at all.
+    assert read_error("\n \n", "e.ndjson").message == "empty input: no JSON lines"
+
+
 def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text("[]")
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty.json")])
