@@ -1103,8 +1103,24 @@ def _walk(directory: Path) -> Iterator[Path | ReadError]:
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[str | Path | ReadError]:
-    """Paths to read, directories expanded; missing or unusable inputs come out as ReadError."""
+    """Paths to read, directories expanded; missing or unusable inputs come out as ReadError. A file named
+    twice, or named and met again in a named directory, is read once: its entities count once."""
     stdin_seen = False
+    files_seen: set[tuple[int, int]] = set()
+
+    def first_time(path: Path, status: os.stat_result | None = None) -> bool:
+        try:
+            status = status or path.stat()
+        except OSError:
+            return True  # reading it will say what is wrong
+        if not stat.S_ISREG(status.st_mode):
+            return True  # a pipe or a device is a stream: another name is another read
+        identity = (status.st_dev, status.st_ino)
+        if identity in files_seen:
+            return False
+        files_seen.add(identity)
+        return True
+
     for item in inputs:
         name = os.fsdecode(item)
         if name == STDIN:
@@ -1122,25 +1138,27 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[str | Pa
             continue
         path = Path(name)
         try:
-            mode = path.stat().st_mode
+            status = path.stat()
         except OSError as error:
             yield _stat_problem(path, error)
             continue
         except ValueError as error:  # a NUL character in the path
             yield ReadError(repr(name), f"not a valid path: {error}", code="bad-path")
             continue
+        mode = status.st_mode
         if stat.S_ISDIR(mode):
             found = False
             for found_item in _walk(path):
                 found = True
-                yield found_item
+                if isinstance(found_item, ReadError) or first_time(found_item):
+                    yield found_item
             if not found:
                 message = f"no {', '.join(SUFFIXES)} files in this directory"
                 yield ReadError(str(path), message, code="no-input")
         elif (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and not _readable_device(path):
             message = "a device, not a file: not read (a device such as /dev/zero never ends)"
             yield ReadError(str(path), message, code="unreadable")
-        else:
+        elif first_time(path, status):
             yield path  # a FIFO named explicitly is fine: `sdmtool validate <(curl ...)`
 
 

@@ -283,6 +283,20 @@ def test_ndjson_lines_of_empty_arrays_hold_no_entity_and_are_no_parse_error(name
     assert read_error("\n \n", "e.ndjson").message == "empty input: no JSON lines"
 
 
+def test_a_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(example() | {"version": 1}))
+    monkeypatch.chdir(tmp_path)
+    named = ["dump/a.json", "dump/a.json", "./dump/a.json", "dump", str(folder / "a.json")]
+    result = CliRunner().invoke(main, ["validate", *named])
+    assert result.output.count("[schema.type]") == 1
+    assert "1 entity (1 keyValues) in 1 input: 1 error, 0 warnings" in result.output
+    # Another file with the same content is another input.
+    (folder / "b.json").write_text((folder / "a.json").read_text())
+    assert len(validate(["dump/a.json", "dump"])) == 2
+
+
 def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text("[]")
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty.json")])
