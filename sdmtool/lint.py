@@ -30,7 +30,8 @@ from sdmtool.subscription_checks import query_syntax_problem
 from sdmtool.validate import read_error_finding
 
 PathTuple = tuple[str | int, ...]
-Locator = Callable[[PathTuple], tuple[int | None, int | None]]
+# (line, column) of a path in the entity, or of a character of the string value there.
+Locator = Callable[[PathTuple, int | None], tuple[int | None, int | None]]
 
 # Every finding code of the lint, with what it means (the severity is in brackets when it varies).
 RULES: dict[str, str] = {
@@ -290,12 +291,10 @@ class _Linter:
         entity: _Entity,
         path: PathTuple,
         *,
-        column_offset: int = 0,
+        string_index: int | None = None,
     ) -> None:
         written = entity.written_path(path)
-        line, column = entity.locate(written) if entity.locate else (None, None)
-        if column is not None:
-            column += column_offset
+        line, column = entity.locate(written, string_index) if entity.locate else (None, None)
         finding = Finding(
             severity=severity,
             code=code,
@@ -468,7 +467,7 @@ class _Linter:
                 message,
                 query,
                 ("q",),
-                column_offset=syntax_problem.column_offset,
+                string_index=syntax_problem.string_index,
             )
             return
         parsed = parse_query(q)
@@ -668,7 +667,7 @@ class _Job:
 
 
 def _item_locator(item: reader.SourceEntity) -> Locator:
-    return lambda path: item.locate(path)
+    return item.locate
 
 
 def lint_items(items: Iterable[reader.Item | Mapping[str, Any]]) -> list[Finding]:

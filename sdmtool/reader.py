@@ -592,8 +592,9 @@ class SourceEntity:
     pointer_prefix: str = ""
     in_notification: bool = False
     document: int | None = None  # YAML: which document of a multi-document file (0-based)
-    # Text that is not JSON (YAML): (line, column) of a path from the document's root, nearest ancestor.
-    _positions: Callable[[PathKey], tuple[int | None, int | None]] | None = None
+    # Text that is not JSON (YAML): (line, column) of a path from the document's root, nearest ancestor,
+    # or of a character of the string there (see :meth:`locate`).
+    _positions: Callable[[PathKey, int | None], tuple[int | None, int | None]] | None = None
 
     @property
     def input_size(self) -> int:
@@ -612,8 +613,11 @@ class SourceEntity:
             path = self._translate(path)
         return self.pointer_prefix + to_json_pointer(path)
 
-    def locate(self, json_path: str | Sequence[str | int]) -> tuple[int | None, int | None]:
-        """(line, column), 1-based, where the value at ``json_path`` (entity-relative) starts."""
+    def locate(
+        self, json_path: str | Sequence[str | int], string_index: int | None = None
+    ) -> tuple[int | None, int | None]:
+        """(line, column), 1-based, where the value at ``json_path`` (entity-relative) starts; with
+        ``string_index``, where that character of the string value is written (escapes and all)."""
         if self._segment is None and self._positions is None:
             return None, None
         path = parse_json_path(json_path)
@@ -622,11 +626,13 @@ class SourceEntity:
         if self._translate is not None:
             path = self._translate(path)
         if self._positions is not None:
-            return self._positions(self._prefix + path)
+            return self._positions(self._prefix + path, string_index)
         assert self._segment is not None
         offset = self._segment.offset_of(self._prefix + path)
         if offset is None:
             return None, None
+        if string_index is not None:
+            offset = string_character(self._segment.text.text, offset, string_index) or offset
         return self._segment.line_column(offset)
 
 
@@ -747,6 +753,36 @@ def _feature_translator(feature: dict[str, Any]) -> Callable[[PathKey], PathKey]
         return ("properties", *path)
 
     return translate
+
+
+def string_character(text: str, quote: int, index: int) -> int | None:
+    """The offset in ``text`` of character ``index`` of the JSON string whose opening quote is at
+    ``quote``, each escape read as the one character it stands for (a surrogate pair as one); None when
+    there is no string there or it is shorter."""
+    if not text.startswith('"', quote):
+        return None
+    offset = quote + 1
+    for _ in range(index):
+        if offset >= len(text) or text[offset] == '"':
+            return None
+        if text[offset] != "\\":
+            offset += 1
+        elif not text.startswith("u", offset + 1):
+            offset += 2
+        else:
+            high = _hex(text[offset + 2 : offset + 6])
+            offset += 6
+            low = _hex(text[offset + 2 : offset + 6]) if text.startswith("\\u", offset) else -1
+            if 0xD800 <= high < 0xDC00 and 0xDC00 <= low < 0xE000:
+                offset += 6  # the low half: one character with the high one
+    return offset
+
+
+def _hex(digits: str) -> int:
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return -1
 
 
 def _entities_of(

@@ -133,15 +133,15 @@ class SubscriptionProblem:
     """One finding of these checks, before it is placed in a file.
 
     ``path`` is relative to the checked document (the payload, or the keyValues reduction of a
-    SubscriptionQuery). ``column_offset`` is the number of characters, in the JSON text, from the start of
-    the string value at ``path`` to the offending character (a ``q`` syntax error), else 0.
+    SubscriptionQuery). ``string_index``: the offending character of the string value at ``path`` (a ``q``
+    syntax error), where the finding is placed; None for the value itself.
     """
 
     severity: Severity
     code: str
     message: str
     path: PathTuple
-    column_offset: int = 0
+    string_index: int | None = None
 
 
 def is_subscription(value: Any) -> bool:
@@ -184,14 +184,11 @@ def query_syntax_problem(q: str, path: PathTuple = ("q",)) -> SubscriptionProble
         parse_query(q)
     except QuerySyntaxError as error:
         position = min(error.position, len(q))
-        before = q[:position]
-        # In the JSON text: the opening quote, then the prefix with the usual (shortest) escapes.
-        offset = 1 + len(json.dumps(before, ensure_ascii=False)[1:-1])
         message = (
             f"q is not a valid NGSI-LD query (clause 4.9): {error.message} at position {position}: "
             f"{_caret_excerpt(q, position)}"
         )
-        return SubscriptionProblem(ERROR, "query.syntax", message, path, offset)
+        return SubscriptionProblem(ERROR, "query.syntax", message, path, position)
     return None
 
 

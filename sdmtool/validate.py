@@ -36,7 +36,8 @@ from sdmtool.findings import (
 PathTuple = tuple[str | int, ...]
 
 NO_ENTITIES = "input.no-entities"
-Locator = Callable[[str], tuple[int | None, int | None]]
+# (line, column) of a path in the entity, or of a character of the string value there.
+Locator = Callable[[PathTuple, int | None], tuple[int | None, int | None]]
 
 FORM_CHOICES = ("auto", *forms.FORMS, *forms.FORM_ALIASES)
 
@@ -80,7 +81,7 @@ class Problem:
     code: str
     message: str
     path: PathTuple
-    column_offset: int = 0  # from the start of the value to the offending character (a q syntax error)
+    string_index: int | None = None  # the offending character of the string value (a q syntax error)
 
 
 # --- describing values and JSON Schema errors --------------------------------------------------------
@@ -675,7 +676,7 @@ def _subscription_query_problems(
     for check in subscription_checks.check_subscription_query(reduced):
         path = _written_path(entity, check.path, form)
         if not any(path[: len(done)] == done for done in taken):
-            yield Problem(check.severity, check.code, check.message, path, check.column_offset)
+            yield Problem(check.severity, check.code, check.message, path, check.string_index)
 
 
 # Data nested deeper than this is what exhausts the validator's recursion, rather than the schema.
@@ -758,7 +759,7 @@ def check_entity(
     if subscription_checks.is_subscription(entity):
         # An NGSI-LD Subscription has no Smart Data Model: its own rules (clause 5.2.12), in document order.
         checks = subscription_checks.check_subscription(entity)
-        problems.extend(Problem(c.severity, c.code, c.message, c.path, c.column_offset) for c in checks)
+        problems.extend(Problem(c.severity, c.code, c.message, c.path, c.string_index) for c in checks)
         return problems, None
     # Kept away from the schema validator, which would recurse too deep or fail to print them.
     broken = {str(problem.path[0]) for problem in not_json if problem.code in ("json.depth", "json.number")}
@@ -877,9 +878,7 @@ def _entity_findings(
     for problem in problems:
         pointer = pointer_of(problem.path)
         # The path itself, not its pointer: "/0" cannot tell the member "0" from the element 0.
-        line, column = locate(problem.path) if locate else (None, None)
-        if column is not None:
-            column += problem.column_offset
+        line, column = locate(problem.path, problem.string_index) if locate else (None, None)
         findings.append(
             Finding(
                 severity=problem.severity,

@@ -135,30 +135,54 @@ def _tag_message(tag: str) -> str:
     return f"the tag {shown} is not allowed: entities are plain JSON data (objects, arrays, strings, numbers)"
 
 
+# Between a key (or an item) and its value: the indicators ':' '-' ',' '[' '?', space, comments.
+_BEFORE_VALUE = re.compile(r"(?:[\s:,\[?-]|#[^\n]*)*")
+_ALIAS = re.compile(r"\*[^\s,\[\]{}]*")
+
+
 class _Builder:
     """JSON values from composed nodes, with positions and repeated keys."""
 
-    def __init__(self, node_count: int) -> None:
+    def __init__(self, node_count: int, text: str) -> None:
+        self.text = text
+        self.end = 0  # where the text of the value built last ends
+        self.built: set[int] = set()  # nodes met once: meeting one again is meeting an alias of it
         self.positions: dict[PathKey, tuple[int, int]] = {}
+        self.strings: dict[PathKey, ScalarNode] = {}  # where each string value is written, to point inside
         self.duplicates: list[tuple[PathKey, int, int]] = []
         self.budget = max(_EXPANSION_FLOOR, _EXPANSION_FACTOR * node_count)
 
-    def build(self, node: Node, path: PathKey = (), active: frozenset[int] = frozenset()) -> Any:
+    def build(
+        self, node: Node, path: PathKey = (), active: frozenset[int] = frozenset(), after: int | None = None
+    ) -> Any:
+        """The JSON value of ``node`` at ``path``; ``after``: where the text before it ends (the end of its
+        key, or of the item before it), to find an alias of the node where the alias is written."""
         self.budget -= 1
         if self.budget < 0:
             raise _Refused(node, "aliases expand to too many values (an alias bomb?): write the values out")
         if len(path) > MAX_DEPTH:
             raise _Refused(node, f"nesting is too deep: more than {MAX_DEPTH} levels")
-        self.positions.setdefault(path, _mark(node))
+        alias = self.alias_at(after) if id(node) in self.built else None
+        self.built.add(id(node))
+        # Where the text of this value ends: the next item of a sequence is looked for after it.
+        self.end = node.end_mark.index if alias is None else _ALIAS.match(self.text, alias).end()
+        self.positions.setdefault(path, _mark(node) if alias is None else _line_column(self.text, alias))
         if isinstance(node, ScalarNode):
-            return _scalar(node)
+            value = _scalar(node)
+            if isinstance(value, str):
+                self.strings.setdefault(path, node)
+            return value
         if id(node) in active:
             raise _Refused(node, "an alias refers to a value that contains it: JSON cannot hold a cycle")
         active = active | {id(node)}
         if isinstance(node, SequenceNode):
             if node.tag not in (_TAG + "seq",):
                 raise _Refused(node, _tag_message(node.tag))
-            return [self.build(item, (*path, index), active) for index, item in enumerate(node.value)]
+            items, after = [], node.start_mark.index
+            for index, item in enumerate(node.value):
+                items.append(self.build(item, (*path, index), active, after))
+                after = self.end
+            return items
         assert isinstance(node, MappingNode)
         if node.tag != _TAG + "map":
             raise _Refused(node, _tag_message(node.tag))
@@ -168,8 +192,17 @@ class _Builder:
             if key in result:
                 line, column = _mark(key_node)
                 self.duplicates.append(((*path, key), line, column))
-            result[key] = self.build(value_node, (*path, key), active)
+            result[key] = self.build(value_node, (*path, key), active, key_node.end_mark.index)
         return result
+
+    def alias_at(self, after: int | None) -> int | None:
+        """Where the alias (``*name``) written first after ``after`` starts, past the punctuation, space and
+        comments between a key or an item and its value; None if something else comes first."""
+        if after is None:
+            return None
+        match = _BEFORE_VALUE.match(self.text, after)
+        offset = match.end() if match else after
+        return offset if self.text.startswith("*", offset) else None
 
     @staticmethod
     def key(node: Node) -> str:
@@ -236,15 +269,66 @@ def _nearest(positions: dict[PathKey, tuple[int, int]], path: PathKey) -> tuple[
     return None, None
 
 
-def _document_entities(name: str, node: Node, document: int | None) -> Iterator[Item]:
-    builder = _Builder(_count_nodes(node))
+def _string_offset(text: str, node: ScalarNode, index: int) -> int | None:
+    """Where character ``index`` of a string scalar is written in ``text``; None when it cannot be told.
+
+    Each style is read as YAML writes it: escapes in double quotes, ``''`` in single quotes, the content
+    lines of a block scalar (``|``, ``>``) after their indentation. A line break inside a flow scalar, or
+    between the lines of a block scalar, stands for one character (a line break or a space)."""
+    start, end = node.start_mark.index, node.end_mark.index
+    raw = text[start:end]
+    style = node.style or ""
+    if style in ("|", ">"):
+        offset = raw.find("\n") + 1  # the content starts on the line after the indicators
+        lines = raw[offset:].split("\n") if offset else []
+        indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+        remaining = index
+        for line in lines:
+            content = len(line) - indent
+            if remaining <= content:
+                return start + offset + indent + remaining
+            remaining -= max(content, 0) + 1
+            offset += len(line) + 1
+        return None
+    offset = 1 if style in ("'", '"') else 0
+    for _ in range(index):
+        if offset >= len(raw):
+            return None
+        char = raw[offset]
+        if char == "\n":  # a folded line break: the indentation after it is not part of the value
+            offset += 1
+            while offset < len(raw) and raw[offset] in " \t":
+                offset += 1
+        elif style == "'" and raw.startswith("''", offset):
+            offset += 2
+        elif style == '"' and char == "\\":
+            offset += {"x": 4, "u": 6, "U": 10}.get(raw[offset + 1 : offset + 2], 2)
+        else:
+            offset += 1
+    return start + offset if offset <= len(raw) else None
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _document_entities(name: str, text: str, node: Node, document: int | None) -> Iterator[Item]:
+    builder = _Builder(_count_nodes(node), text)
     try:
         value = builder.build(node)
     except _Refused as refused:
         line, column = _mark(refused.node) if refused.node is not None else (None, None)
         yield ReadError(name, refused.message, line, column, code="invalid-yaml", document=document)
         return
-    positions = builder.positions
+    positions, strings = builder.positions, builder.strings
+
+    def locate(path: PathKey, string_index: int | None = None) -> tuple[int | None, int | None]:
+        if string_index is not None and (scalar := strings.get(path)) is not None:
+            offset = _string_offset(text, scalar, string_index)
+            if offset is not None:
+                return _line_column(text, offset)
+        return _nearest(positions, path)
 
     def make(entity: Any, prefix: PathKey, index: int | None) -> SourceEntity:
         problems = [
@@ -265,7 +349,7 @@ def _document_entities(name: str, node: Node, document: int | None) -> Iterator[
             problems,
             _prefix=prefix,
             document=document,
-            _positions=lambda path: _nearest(positions, path),
+            _positions=locate,
         )
 
     # YAML has no GeoJSON reading: a value that is no array or notification is one entity.
@@ -298,7 +382,7 @@ def read_yaml(name: str, text: str, *, only_entities: bool = False) -> Iterator[
         if _is_empty(node) or (only_entities and not _holds_entities(node)):
             continue
         found = True
-        yield from _document_entities(name, node, number if numbered else None)
+        yield from _document_entities(name, text, node, number if numbered else None)
     if error is not None:
         if numbered and error.line is not None:
             error.document = len(nodes)

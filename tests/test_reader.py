@@ -283,6 +283,20 @@ def test_ndjson_lines_of_empty_arrays_hold_no_entity_and_are_no_parse_error(name
     assert read_error("\n \n", "e.ndjson").message == "empty input: no JSON lines"
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=30), ascii_only=st.booleans(), data=st.data())
+def test_a_character_of_a_json_string_is_found_where_it_is_written(
+    text: str, ascii_only: bool, data: st.DataObject
+) -> None:
+    written = "x: " + json.dumps(text, ensure_ascii=ascii_only)
+    index = data.draw(st.integers(0, len(text)))
+    offset = reader.string_character(written, 3, index)
+    assert offset is not None
+    # What is written before that offset is the first `index` characters, escapes and all.
+    assert json.loads(written[3:offset] + '"') == text[:index]
+    assert reader.string_character(written, 3, len(text) + 1) is None  # past the end: no such character
+
+
 def test_a_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "dump"
     folder.mkdir()

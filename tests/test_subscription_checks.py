@@ -151,11 +151,55 @@ def test_rule_query_syntax_points_at_the_offending_character(tmp_path: Path) -> 
     assert "speed>‸>50" in finding.message
 
 
+# The same kind of q (wrong at its second '>') written with escapes JSON allows: the column is where that
+# character is written.
+@pytest.mark.parametrize(
+    "written",
+    [
+        "a\\u003d=1;b>>1",
+        'a==\\"\\u00e9\\/x\\";b>>1',
+        'a==\\"\\ud83d\\ude00\\";b>>1',
+        'a==\\"😀\\";b>>1',
+    ],
+)
+def test_query_syntax_column_in_a_string_with_escapes(written: str, tmp_path: Path) -> None:
+    head = '{"id": "urn:ngsi-ld:SubscriptionQuery:1", "type": "SubscriptionQuery", '
+    text = head + '"entities": [{"type": "HandwritingDigit"}],\n "q": "' + written + '"}'
+    path = tmp_path / "q.json"
+    path.write_text(text, encoding="utf-8")
+    finding = _only(sdmtool.validate(path), "query.syntax")
+    assert (finding.line, finding.column) == (2, len(' "q": "') + written.index(">>") + 2)
+
+
+QUERY_YAML = (
+    "id: urn:ngsi-ld:SubscriptionQuery:1\ntype: SubscriptionQuery\nentities:\n  - type: HandwritingDigit\n"
+)
+
+
+# q as each YAML scalar style writes it, and where its second '>' is: (line, column).
+@pytest.mark.parametrize(
+    ("written", "where"),
+    [
+        ("q: a==1;b>>1\n", (5, 11)),
+        ("q: 'a==\"it''s\";b>>1'\n", (5, 18)),
+        ('q: "a\\x3d=1;b>>1"\n', (5, 15)),
+        ("q: >-\n  a==1;b>>1\n", (6, 10)),
+        ("q: |-\n    a==1;b>>1\n", (6, 12)),
+        ('q: a=="x\n   y";b>>1\n', (6, 9)),  # a plain scalar folded over two lines
+    ],
+)
+def test_query_syntax_column_in_each_yaml_style(written: str, where: tuple[int, int], tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text(QUERY_YAML + written)
+    finding = _only(sdmtool.validate(path), "query.syntax")
+    assert (finding.line, finding.column) == where
+
+
 def test_query_syntax_problem_offsets_and_excerpt() -> None:
     assert query_syntax_problem("speed>50") is None
     problem = query_syntax_problem("a==")
     assert problem is not None
-    assert (problem.code, problem.path, problem.column_offset) == ("query.syntax", ("q",), 4)
+    assert (problem.code, problem.path, problem.string_index) == ("query.syntax", ("q",), 3)
     assert problem.message.endswith("at position 3: a==‸(end)")
     long_q = "a" * 50 + "==" + "b" * 50
     problem = query_syntax_problem(long_q)
@@ -625,7 +669,7 @@ def test_query_syntax_problem_never_raises(q: str) -> None:
     if problem is not None:
         assert problem.code == "query.syntax"
         assert "‸" in problem.message
-        assert problem.column_offset >= 1
+        assert problem.string_index is not None and 0 <= problem.string_index <= len(q)
 
 
 def test_pick_and_omit_of_the_wrong_type_do_not_crash() -> None:

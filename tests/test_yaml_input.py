@@ -135,6 +135,21 @@ def test_tags_and_non_json_values_are_refused_where_written(tmp_path: Path) -> N
         assert message in result.output and "[input.invalid-yaml]" in result.output, extra
 
 
+def test_a_finding_on_an_alias_is_placed_where_the_alias_is_written(tmp_path: Path) -> None:
+    text = (
+        "id: urn:ngsi-ld:MLModel:a\ntype: MLModel\nname: &n ok\nversion: *n\n"
+        "description: &d [1]\nalgorithm:   # the same array\n  *d\n"
+        "inputAttributes: [*n, *d]\noutputAttributes:\n  - x\n  - *d\n"
+    )
+    findings = validate(write(tmp_path, text, "alias.yaml"))
+    assert [(f.json_path, f.line, f.column) for f in findings] == [
+        ("/description", 5, 14),  # the anchored value itself, from its anchor
+        ("/algorithm", 7, 3),
+        ("/inputAttributes/1", 8, 23),
+        ("/outputAttributes/1", 11, 5),
+    ]
+
+
 def test_aliases_are_followed_but_cycles_and_bombs_refused(tmp_path: Path) -> None:
     shared = write(tmp_path, "base: &v ['a', 'b']\nlist: [*v, *v]\n", "shared.yaml")
     (finding,) = [f for f in validate(shared) if f.code == "entity.type"]
