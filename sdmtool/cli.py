@@ -136,12 +136,19 @@ def _ref_map(context: click.Context, parameter: click.Parameter, value: tuple[st
     metavar="URL_PREFIX=DIR",
     help="Resolve remote $refs under URL_PREFIX from files under DIR, offline; repeatable.",
 )
+@click.option(
+    "--skip-non-entities",
+    is_flag=True,
+    help="Pass over JSON and YAML documents that cannot be entities (no id, type or data at the top: "
+    "package.json, CI configuration), as a pre-commit hook is given them. Parse errors are still errors.",
+)
 @report_format_option
 def validate(
     paths: tuple[str, ...],
     form: str,
     schema_paths: tuple[str, ...],
     ref_map: dict[str, Path],
+    skip_non_entities: bool,
     output_format: str,
 ) -> None:
     """Validate entities in files, directories (recursively) or '-' (stdin).
@@ -155,7 +162,10 @@ def validate(
         counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
         chosen = None if form == "auto" else form
         proof = line_proof(forms.canonical_form(chosen) if chosen else None, catalog)
-        items = counter.wrap(reader.read(paths, on_input=counter.input_read, line_proof=proof))
+        read = reader.read(
+            paths, on_input=counter.input_read, line_proof=proof, skip_non_entities=skip_non_entities
+        )
+        items = counter.wrap(read)
         findings = list(
             validate_items(
                 items,

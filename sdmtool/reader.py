@@ -1013,12 +1013,15 @@ def read_bytes(
     *,
     ndjson: bool | None = None,
     found_in_folder: bool = False,
+    skip_non_entities: bool = False,
     line_proof: LineProof | None = None,
 ) -> Iterator[Item]:
     """Entities of one input. Parse problems come out as :class:`ReadError` items, not exceptions.
 
     ``found_in_folder``: the file was met walking a directory, where YAML files are often no entities
     (``notes.yaml``, CI configuration): their documents without ``id`` or ``type`` are passed over.
+    ``skip_non_entities``: so are JSON and YAML documents named on their own (what a pre-commit hook
+    is given: ``package.json``, CI configuration); NDJSON lines are entities whatever they hold.
     ``line_proof``: NDJSON lines it proves come out as :class:`ProvenEntity` items.
     """
     try:
@@ -1029,7 +1032,7 @@ def read_bytes(
     if name.endswith(YAML_SUFFIXES) or (name == STDIN_NAME and _starts_like_yaml(text.text)):
         from sdmtool import yaml_input  # only YAML inputs pay for loading the YAML parser
 
-        yield from yaml_input.read_yaml(name, text.text, only_entities=found_in_folder)
+        yield from yaml_input.read_yaml(name, text.text, only_entities=found_in_folder or skip_non_entities)
         return
     if ndjson is None:
         ndjson = name.endswith(".ndjson") and not _pretty_printed(text)
@@ -1043,9 +1046,18 @@ def read_bytes(
                 return
             ndjson = True
         else:
-            yield from _entities_of(value, text, segment, index=None, check_duplicates=True)
+            if not skip_non_entities or may_hold_entities(value):
+                yield from _entities_of(value, text, segment, index=None, check_duplicates=True)
             return
     yield from _ndjson_items(text, line_proof)
+
+
+def may_hold_entities(value: Any) -> bool:
+    """A document that can be entities: an array, or an object with an ``id``, a ``type`` or ``data``."""
+    return isinstance(value, list) or (isinstance(value, dict) and not value.keys().isdisjoint(_ENTITY_KEYS))
+
+
+_ENTITY_KEYS = frozenset({"id", "type", "data"})
 
 
 def _ndjson_items(text: _Text, line_proof: LineProof | None = None) -> Iterator[Item]:
@@ -1231,11 +1243,13 @@ def read(
     stdin: BinaryIO | None = None,
     on_input: Callable[[str], None] | None = None,
     line_proof: LineProof | None = None,
+    skip_non_entities: bool = False,
 ) -> Iterator[Item]:
     """Every entity of every input, in order; unreadable inputs come out as ReadError items.
 
     ``on_input`` is called with the name of each input as it is read, including inputs that hold no
-    entity (an empty array), which the items alone would not show. ``line_proof``: see :func:`read_bytes`.
+    entity (an empty array), which the items alone would not show. ``line_proof`` and
+    ``skip_non_entities``: see :func:`read_bytes`.
     """
     inputs = list(inputs)
     named = {os.fsdecode(given) for given in inputs}
@@ -1257,4 +1271,10 @@ def read(
             yield data
         else:
             in_folder = item != STDIN and name not in named
-            yield from read_bytes(name, data, found_in_folder=in_folder, line_proof=line_proof)
+            yield from read_bytes(
+                name,
+                data,
+                found_in_folder=in_folder,
+                skip_non_entities=skip_non_entities,
+                line_proof=line_proof,
+            )

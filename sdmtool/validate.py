@@ -1056,6 +1056,7 @@ def validate(
     form: str | None = None,
     schemas: Sequence[str | os.PathLike[str]] = (),
     ref_map: Mapping[str, str | os.PathLike[str]] | Sequence[str] | None = None,
+    skip_non_entities: bool = False,
 ) -> list[Finding]:
     """Validate an entity (dict), a list of entities, a path, or a list of paths; never uses the network.
 
@@ -1063,7 +1064,8 @@ def validate(
     may be files (one entity, an array, NDJSON, a notification, YAML), directories (walked for *.json,
     *.jsonld, *.ndjson, *.geojson, *.yaml, *.yml) or ``-`` for stdin. ``schemas`` adds schema files or
     folders; ``ref_map`` maps URL prefixes to local folders for their remote ``$ref``s
-    ({prefix: folder}, or "PREFIX=DIR" strings). Returns every finding; an empty list means valid.
+    ({prefix: folder}, or "PREFIX=DIR" strings). ``skip_non_entities`` passes over the JSON and YAML files
+    that cannot be entities (``package.json``...). Returns every finding; an empty list means valid.
     """
     chosen = _check_form(form)
     catalog = _catalog(schemas, ref_map)
@@ -1086,14 +1088,24 @@ def validate(
     items = list(obj_or_path)
     if all(isinstance(item, str | os.PathLike) for item in items):
         names: list[str] = []
-        read_all = reader.read(items, line_proof=line_proof(chosen, catalog), on_input=names.append)
+        read_all = reader.read(
+            items,
+            line_proof=line_proof(chosen, catalog),
+            on_input=names.append,
+            skip_non_entities=skip_non_entities,
+        )
         return list(validate_items(read_all, form=chosen, catalog=catalog, input_names=names))
     findings: list[Finding] = list(catalog.problems)
     for index, item in enumerate(items):
         if isinstance(item, str | os.PathLike):
             quiet = catalog.without_problems()  # its problems are already in the list
             names = []
-            read_one = reader.read([item], line_proof=line_proof(chosen, quiet), on_input=names.append)
+            read_one = reader.read(
+                [item],
+                line_proof=line_proof(chosen, quiet),
+                on_input=names.append,
+                skip_non_entities=skip_non_entities,
+            )
             findings.extend(validate_items(read_one, form=chosen, catalog=quiet, input_names=names))
         else:
             entity = dict(item) if isinstance(item, Mapping) else item

@@ -357,7 +357,7 @@ def _document_entities(name: str, text: str, node: Node, document: int | None) -
 
 
 def _holds_entities(node: Node) -> bool:
-    """A document that can be entities: a sequence, or a mapping with an ``id``, a ``type`` or ``data``."""
+    """A document that can be entities (see :func:`sdmtool.reader.may_hold_entities`)."""
     if isinstance(node, SequenceNode):
         return True
     if not isinstance(node, MappingNode):

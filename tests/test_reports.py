@@ -514,8 +514,10 @@ def test_pre_commit_hooks() -> None:
     }
     assert sorted(hooks) == ["sdmtool-lint", "sdmtool-validate"]
     for hook in hooks.values():
-        program, command = hook["entry"].split()
+        program, command, *options = hook["entry"].split()
         assert program == "sdmtool" and command in main.commands, hook["entry"]
+        known = {name for parameter in main.commands[command].params for name in parameter.opts}
+        assert set(options) <= known, hook["entry"]
         assert hook["language"] == "python" and hook["name"] and hook["description"]
     files = re.compile(hooks["sdmtool-validate"]["files"])
     for name in ("a.json", "dir/b.jsonld", "c.ndjson", "d.geojson", "e.yaml", "f.yml"):
@@ -524,6 +526,30 @@ def test_pre_commit_hooks() -> None:
         assert not files.search(name), name
     # The lint sees the whole set (its folders are the hook's args), never only the staged files.
     assert hooks["sdmtool-lint"]["pass_filenames"] is False
+
+
+def test_the_validate_hook_passes_over_the_other_files_of_a_repository(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    hook = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text("utf-8"))[0]
+    files = {
+        "package.json": '{"name": "app", "version": "1.0.0"}',
+        ".pre-commit-config.yaml": "repos: []\n",
+        "ci.yml": "name: ci\non: push\njobs: {}\n",
+        "entities/model.json": json.dumps(example("MLModel")),
+        "entities/bad.json": json.dumps(example("MLModel") | {"version": 1}),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    staged = [str(tmp_path / name) for name in files]
+    result = runner.invoke(main, [*hook["entry"].split()[1:], *staged])
+    assert result.exit_code == EXIT_INVALID, result.output
+    (finding,) = result.output.splitlines()[:-1]
+    assert finding.startswith(f"{staged[-1]}:1:") and finding.endswith("[schema.type]")
+    # Named without the option, a configuration file is no entity: an error.
+    result = runner.invoke(main, ["validate", staged[0]])
+    assert "[entity.type]" in result.output
 
 
 @pytest.mark.parametrize("command", ["validate", "lint"])
