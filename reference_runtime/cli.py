@@ -42,6 +42,27 @@ def _wait_for_broker(url: str, seconds: float) -> None:
             time.sleep(0.2)
 
 
+def _context_files(
+    context: click.Context, parameter: click.Parameter, value: tuple[str, ...]
+) -> dict[str, Path]:
+    """``URL=FILE`` options: each FILE a JSON-LD context document, checked before the broker starts."""
+    files: dict[str, Path] = {}
+    for item in value:
+        url, equals, file_name = item.partition("=")
+        if not equals or not url or not file_name:
+            raise click.BadParameter(f"{item!r}: expected URL=FILE", ctx=context, param=parameter)
+        path = Path(file_name)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise click.BadParameter(f"{file_name}: {error}", ctx=context, param=parameter) from None
+        if not isinstance(document, dict) or "@context" not in document:
+            message = f"{file_name}: not a JSON-LD context document (no top-level @context)"
+            raise click.BadParameter(message, ctx=context, param=parameter)
+        files[url] = path
+    return files
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log what the runtime does.")
 def main(verbose: bool) -> None:
@@ -65,7 +86,15 @@ def main(verbose: bool) -> None:
     type=click.Path(dir_okay=False),
     help="SQLite file holding entities and subscriptions.",
 )
-def broker(host: str, port: int, db_path: str) -> None:
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    callback=_context_files,
+    metavar="URL=FILE",
+    help="Also know the @context at URL, read from FILE (the broker never fetches one); repeatable.",
+)
+def broker(host: str, port: int, db_path: str, contexts: dict[str, Path]) -> None:
     """Run the embedded NGSI-LD broker (a subset of the API, persisted in SQLite)."""
     from reference_runtime.broker.server import run
 
@@ -73,7 +102,7 @@ def broker(host: str, port: int, db_path: str) -> None:
         _check_port_free(host, port)
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     click.echo(f"NGSI-LD broker on http://{host}:{port}/ngsi-ld/v1, data in {db_path}", err=True)
-    run(host=host, port=port, db_path=db_path, log_level="warning")
+    run(host=host, port=port, db_path=db_path, log_level="warning", extra_contexts=contexts)
 
 
 @main.command()

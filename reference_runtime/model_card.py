@@ -203,7 +203,8 @@ def render_model_card(entity: dict[str, Any], evaluation: Evaluation, report: di
         f"{report.get('batch_size', '?')}. Every batch is augmented on the fly (PyTorch operations, one "
         "seeded generator): rotation, shear, scale and aspect, shift, an elastic warp, and strokes thinned "
         "or thickened by one or two pixels. Training is deterministic by seed at a fixed "
-        "thread count: two runs give byte-identical ONNX files.",
+        "thread count: two runs on one machine give byte-identical ONNX files (another CPU's "
+        "floating-point kernels may give slightly different weights, and numbers).",
     ]
     if durations:
         lines += [

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -265,8 +265,10 @@ def fit(
     batch_size: int = BATCH_SIZE,
     num_threads: int = 1,
     augment: bool = True,
+    on_epoch: Callable[[int, int, float], None] | None = None,
 ) -> tuple[Any, list[float]]:
-    """Train a fresh CNN on preprocessed tensors (N, 1, 28, 28); return (model in eval mode, epoch losses)."""
+    """Train a fresh CNN on preprocessed tensors (N, 1, 28, 28); return (model in eval mode, epoch losses).
+    ``on_epoch(epoch, epochs, loss)`` is called after each epoch (1-based), for progress."""
     torch = _import_torch()
     if len(tensors) != len(labels) or len(labels) == 0:
         raise ValueError("tensors and labels must be non-empty and of the same length")
@@ -283,7 +285,7 @@ def fit(
         loss_fn = torch.nn.CrossEntropyLoss()
         losses: list[float] = []
         model.train()
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             order = torch.randperm(len(y_all), generator=generator)
             total = 0.0
             for start in range(0, len(order), batch_size):
@@ -298,6 +300,8 @@ def fit(
                 schedule.step()
                 total += float(loss.detach()) * len(index)
             losses.append(total / len(y_all))
+            if on_epoch is not None:
+                on_epoch(epoch, epochs, losses[-1])
         model.eval()
     return model, losses
 
@@ -455,6 +459,7 @@ def train(
     train_limit: int | None = None,
     evaluation_count: int | None = None,
     jobs: int = 1,
+    on_epoch: Callable[[int, int, float], None] | None = None,
 ) -> TrainingReport:
     """Train on the fixed training split, export ONNX, evaluate it on the held-out split and its variants,
     write the artifacts.
@@ -463,6 +468,7 @@ def train(
     card ``README.md`` and ``confusion-matrix.png`` into ``out_dir`` (default: the package's ``model/``
     folder). ``train_limit`` trains on the first N training digits only and ``evaluation_count`` renders
     only the first N held-out digits of each variant (quick runs); ``jobs`` worker processes render them.
+    ``on_epoch``: see :func:`fit`.
     """
     torch = _import_torch()
     try:
@@ -482,7 +488,9 @@ def train(
     train_y, holdout_y = labels[train_idx], labels[holdout_idx]
     prepared = time.perf_counter()
 
-    model, losses = fit(train_x, train_y, seed=seed, epochs=epochs, num_threads=num_threads)
+    model, losses = fit(
+        train_x, train_y, seed=seed, epochs=epochs, num_threads=num_threads, on_epoch=on_epoch
+    )
     trained = time.perf_counter()
 
     out = Path(out_dir) if out_dir is not None else default_out_dir()
@@ -592,7 +600,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--epochs, --threads and --jobs must be at least 1")
     try:
         report = train(
-            seed=args.seed, epochs=args.epochs, out_dir=args.out_dir, num_threads=args.threads, jobs=args.jobs
+            seed=args.seed,
+            epochs=args.epochs,
+            out_dir=args.out_dir,
+            num_threads=args.threads,
+            jobs=args.jobs,
+            on_epoch=_print_epoch,
         )
     except TrainingUnavailableError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -620,6 +633,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             failed = True
     return 1 if failed else 0
+
+
+def _print_epoch(epoch: int, epochs: int, loss: float) -> None:
+    # Minutes of training: say how far it is (on stderr, beside the exporter's messages).
+    print(f"epoch {epoch}/{epochs}: loss {loss:.4f}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -1252,7 +1252,10 @@ def _check_model_folder(
         if path.is_file():
             _check_yaml_file(path, out)
         else:
-            message = f"{name} is missing: a Smart Data Models submission needs it (written when publishing)"
+            message = (
+                f"{name} is missing: a Smart Data Models submission needs it "
+                "(its contributor writes it; its members may be empty)"
+            )
             out.add("sdm.publication-files", WARNING, message, str(path))
 
     schema = _load_schema(folder, out, shared) if (folder / SCHEMA_FILE).is_file() else None

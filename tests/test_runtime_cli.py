@@ -60,3 +60,62 @@ def test_predict_files_offline(tmp_path: Path) -> None:
     assert [line["predictedDigit"] for line in lines] == [int(x) for x in labels[:3]]
     assert "junk.png: error:" in result.stderr and "absent.png: error: cannot read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_broker_knows_the_contexts_it_is_given(tmp_path: Path) -> None:
+    import time
+
+    import httpx
+
+    url = "https://example.org/my-context.jsonld"
+    context = tmp_path / "my-context.jsonld"
+    context.write_text(
+        json.dumps({"@context": {"Shelf": "https://example.org/Shelf", "items": "https://example.org/items"}})
+    )
+    port = free_port()
+    database = tmp_path / "broker.sqlite"
+    command = [
+        sys.executable,
+        "-m",
+        "reference_runtime.cli",
+        "broker",
+        "--port",
+        str(port),
+        "--db",
+        str(database),
+    ]
+    server = subprocess.Popen([*command, "--context", f"{url}={context}"], stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/ngsi-ld/v1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/types", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the broker did not start"
+                time.sleep(0.2)
+        link = {"Link": f'<{url}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}
+        entity = {"id": "urn:ngsi-ld:Shelf:1", "type": "Shelf", "items": {"type": "Property", "value": 3}}
+        assert httpx.post(f"{base}/entities", json=entity, headers=link).status_code == 201
+        stored = httpx.get(
+            f"{base}/entities/urn:ngsi-ld:Shelf:1", headers={"Accept": "application/json"}
+        ).json()
+        assert stored["type"] == "https://example.org/Shelf"  # expanded with the given context
+        other = {"Link": link["Link"].replace(url, "https://example.org/unknown.jsonld")}
+        assert httpx.post(f"{base}/entities", json=entity, headers=other).status_code == 503
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_broker_refuses_a_context_option_it_cannot_use(tmp_path: Path) -> None:
+    (tmp_path / "plain.json").write_text('{"Shelf": "https://example.org/Shelf"}')
+    for option, message in [
+        ("no-equals-sign", "expected URL=FILE"),
+        (f"https://example.org/c={tmp_path / 'absent.json'}", "absent.json"),
+        (f"https://example.org/c={tmp_path / 'plain.json'}", "no top-level @context"),
+    ]:
+        result = run("broker", "--port", "0", "--db", str(tmp_path / "b.sqlite"), "--context", option)
+        assert result.returncode == 2 and message in result.stderr, (option, result.stderr)
+        assert "Traceback" not in result.stderr

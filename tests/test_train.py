@@ -87,8 +87,12 @@ def test_training_is_deterministic_by_seed(small_training_set: tuple[np.ndarray,
     threads_before = torch.get_num_threads()
     deterministic_before = torch.are_deterministic_algorithms_enabled()
 
+    progress: list[tuple[int, int, float]] = []
     first, first_losses = train.fit(tensors, labels, seed=0, epochs=1)
-    second, second_losses = train.fit(tensors, labels, seed=0, epochs=1)
+    second, second_losses = train.fit(
+        tensors, labels, seed=0, epochs=1, on_epoch=lambda *epoch: progress.append(epoch)
+    )
+    assert progress == [(1, 1, second_losses[0])]  # progress is told, and changes nothing
     other, _ = train.fit(tensors, labels, seed=1, epochs=1)
 
     first_state, second_state, other_state = (m.state_dict() for m in (first, second, other))
