@@ -2,10 +2,10 @@
 coordinates. Each check returns the first way a value does not fit, as (path inside the value, message), or
 None: one set of rules for every place that holds GeoJSON.
 
-Positions are 2 or 3 numbers (RFC 7946, 3.1.1: longitude, latitude, and an altitude; more elements are
-discouraged and brokers refuse them); a LineString has at least two positions, a linear ring at least four
-and ends where it starts (3.1.6); the arrays of Multi* geometries, Polygons and GeometryCollections hold at
-least one member (an empty geometry locates nothing, and brokers refuse it).
+Positions are 2 or 3 numbers (RFC 7946, 3.1.1: longitude, latitude and an optional altitude; more elements
+"SHOULD NOT" be written); a LineString has at least two positions, a linear ring at least four and ends where
+it starts (3.1.6); the arrays of Multi* geometries, Polygons and GeometryCollections hold at least one member
+(an empty geometry locates nothing: stricter than 3.1, which lets processors read it as null).
 """
 
 from __future__ import annotations

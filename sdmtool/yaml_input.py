@@ -164,9 +164,14 @@ class _Builder:
             raise _Refused(node, f"nesting is too deep: more than {MAX_DEPTH} levels")
         alias = self.alias_at(after) if id(node) in self.built else None
         self.built.add(id(node))
-        # Where the text of this value ends: the next item of a sequence is looked for after it.
-        self.end = node.end_mark.index if alias is None else _ALIAS.match(self.text, alias).end()
         self.positions.setdefault(path, _mark(node) if alias is None else _line_column(self.text, alias))
+        value = self.value(node, path, active)
+        # Where the text of this value ends (the alias, not its anchor): the next item is looked for after it.
+        written = _ALIAS.match(self.text, alias) if alias is not None else None
+        self.end = written.end() if written else node.end_mark.index
+        return value
+
+    def value(self, node: Node, path: PathKey, active: frozenset[int]) -> Any:
         if isinstance(node, ScalarNode):
             value = _scalar(node)
             if isinstance(value, str):

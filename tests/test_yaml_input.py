@@ -139,14 +139,15 @@ def test_a_finding_on_an_alias_is_placed_where_the_alias_is_written(tmp_path: Pa
     text = (
         "id: urn:ngsi-ld:MLModel:a\ntype: MLModel\nname: &n ok\nversion: *n\n"
         "description: &d [1]\nalgorithm:   # the same array\n  *d\n"
-        "inputAttributes: [*n, *d]\noutputAttributes:\n  - x\n  - *d\n"
+        "inputAttributes: [*n, *d]\noutputAttributes:\n  - [2]\n  - *d\n"
     )
     findings = validate(write(tmp_path, text, "alias.yaml"))
     assert [(f.json_path, f.line, f.column) for f in findings] == [
         ("/description", 5, 14),  # the anchored value itself, from its anchor
         ("/algorithm", 7, 3),
         ("/inputAttributes/1", 8, 23),
-        ("/outputAttributes/1", 11, 5),
+        ("/outputAttributes/0", 10, 5),
+        ("/outputAttributes/1", 11, 5),  # after an item that is itself an array
     ]
 
 
