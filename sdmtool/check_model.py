@@ -29,7 +29,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from sdmtool import build, catalog, forms, ngsild, reader, schemas
+from sdmtool import build, catalog, forms, ngsild, payload_rules, reader, schemas
 from sdmtool.findings import (
     CATEGORY_ENTITY,
     CATEGORY_INPUT,
@@ -49,6 +49,7 @@ from sdmtool.validate import (
     _check_ngsiv2,
     _check_normalized,
     _explain,
+    _hides_value,
     _leaf_message,
     _show,
     _type_name,
@@ -99,18 +100,20 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "sdm.keyvalues-example": (
         "error/warning",
-        "example.json and example.jsonld validate against the schema (formats asserted); example.jsonld "
-        "has an @context and an absolute URI id; example.json uses NGSI-v2 identifiers.",
+        "example.json and example.jsonld are one entity each and validate against the schema (formats "
+        "asserted); example.jsonld has an @context and an absolute URI id; example.json uses NGSI-v2 "
+        "identifiers; no JSON null or NGSI Null.",
     ),
     "sdm.ngsiv2-example": (
         "error/warning",
-        "example-normalized.json is NGSI-v2 normalized ({type, value}, NGSI-v2 types) and its values "
-        "validate against the schema.",
+        "example-normalized.json is NGSI-v2 normalized ({type, value}, NGSI-v2 types), follows the NGSI-v2 "
+        "rules (characters, DateTime, geo:json, metadata) and its values validate against the schema.",
     ),
     "sdm.ngsild-example": (
         "error/warning",
         "example-normalized.jsonld is NGSI-LD normalized (kinds as the descriptions say, multi-instance "
-        "attributes too) with an @context, and its values validate against the schema.",
+        "attributes too, no null, no double wrapping) with an @context, and its values validate against "
+        "the schema.",
     ),
     "sdm.example-keys-declared": (
         "error",
@@ -307,11 +310,11 @@ def description_problems(description: Any) -> list[tuple[Severity, str]]:
 @dataclass
 class _JsonFile:
     name: str
-    entities: list[reader.SourceEntity]
+    document: reader.SourceEntity  # the whole document, with its positions
 
 
 def _read_json(path: Path, out: _Collector) -> _JsonFile | None:
-    """The entities of a JSON file; parse errors and duplicate keys become ``sdm.json-parse`` findings."""
+    """A JSON file's document; parse errors and duplicate keys become ``sdm.json-parse`` findings."""
     name = str(path)
     try:
         data = path.read_bytes()
@@ -321,32 +324,22 @@ def _read_json(path: Path, out: _Collector) -> _JsonFile | None:
         )
         return None
     out.result.inputs.append(name)
-    entities: list[reader.SourceEntity] = []
-    for item in reader.read_bytes(name, data, ndjson=False):
-        if isinstance(item, reader.ReadError):
-            out.add(
-                "sdm.json-parse",
-                ERROR,
-                item.message,
-                name,
-                position=(item.line, item.column),
-                category=CATEGORY_INPUT,
-            )
-            continue
-        for problem in item.problems:
-            out.add(
-                "sdm.json-parse",
-                ERROR,
-                problem.message,
-                name,
-                reader.parse_json_path(problem.json_path),
-                position=(problem.line, problem.column),
-                index=item.index,
-            )
-        entities.append(item)
-    if not entities and not any(f.file == name and f.code == "sdm.json-parse" for f in out.result.findings):
-        out.add("sdm.json-parse", ERROR, "the file holds no JSON value", name, category=CATEGORY_INPUT)
-    return _JsonFile(name, entities) if entities else None
+    # The document as written: an example or a schema that is an array is one (wrong) value, not several.
+    item = reader.read_document(name, data)
+    if isinstance(item, reader.ReadError):
+        position = (item.line, item.column)
+        out.add("sdm.json-parse", ERROR, item.message, name, position=position, category=CATEGORY_INPUT)
+        return None
+    for problem in item.problems:
+        out.add(
+            "sdm.json-parse",
+            ERROR,
+            problem.message,
+            name,
+            reader.parse_json_path(problem.json_path),
+            position=(problem.line, problem.column),
+        )
+    return _JsonFile(name, item)
 
 
 @dataclass
@@ -539,7 +532,7 @@ class _Schema:
     usable: bool = True  # every $ref resolves and the document is a valid JSON Schema
 
     def locate(self, path: PathTuple) -> tuple[int | None, int | None]:
-        return self.file.entities[0].locate(path)
+        return self.file.document.locate(path)
 
     def as_document(self) -> catalog.SchemaDocument:
         return catalog.SchemaDocument(self.uri, self.document, self.file.name, self.locate)
@@ -586,8 +579,8 @@ def _load_schema(folder: Path, out: _Collector, shared: list[catalog.SchemaDocum
     file = _read_json(path, out)
     if file is None:
         return None
-    entity = file.entities[0]
-    if len(file.entities) > 1 or entity.index is not None or not isinstance(entity.value, dict):
+    entity = file.document
+    if not isinstance(entity.value, dict):
         message = "schema.json must hold one JSON object (a JSON Schema)"
         out.add("sdm.schema-invalid", ERROR, message, file.name, category=CATEGORY_SCHEMA)
         return None
@@ -998,10 +991,11 @@ def _schema_errors(validator: Any, instance: Any) -> Iterator[tuple[PathTuple, s
 
 def _check_key_values(
     example: _Example, schema: _Schema | None, validator: Any, model: str, out: _Collector
-) -> None:
+) -> payload_rules.Outcome:
     value = example.value
     _check_id_and_type(example, model, schema, out)
-    if example.file.endswith(".jsonld"):
+    linked_data = example.file.endswith(".jsonld")
+    if linked_data:
         _check_context(example, out)
         if "id" in value and not forms.is_absolute_uri(value["id"]):
             shown = _show(value["id"])
@@ -1009,42 +1003,58 @@ def _check_key_values(
             example.add(out, ERROR, message, ("id",))
     else:
         _check_ngsiv2_identifiers(example, out)
-    if validator is None:
-        return
-    # As the data model says: a date-time is a plain string here, never {"@type": "DateTime", ...}.
-    instance = {name: member for name, member in value.items() if name != "@context"}
-    for path, message in _schema_errors(validator, instance):
-        example.add(out, ERROR, message, path)
+    # The value rules `validate` holds the example to (NGSI Null and JSON null; NGSI-v2's characters for
+    # keyValues that only NGSI-v2 reads, its id no URI), as it reads the example.
+    if not linked_data and forms.detect_form(value) == forms.NGSIV2_KEY_VALUES:
+        outcome = payload_rules.ngsiv2_rules(value, forms.NGSIV2_KEY_VALUES, _facts(schema))
+    else:
+        outcome = payload_rules.ngsild_rules(value, forms.KEY_VALUES, _facts(schema))
+    problems: list[Problem] = []
+    if validator is not None:
+        # As the data model says: a date-time is a plain string here, never {"@type": "DateTime", ...}.
+        instance = {name: member for name, member in value.items() if name != "@context"}
+        problems = [
+            Problem(ERROR, "schema", message, path) for path, message in _schema_errors(validator, instance)
+        ]
+    _add_value_problems(example, problems, outcome, out)
+    return outcome
 
 
 def _check_ngsiv2_normalized(
     example: _Example, schema: _Schema | None, validator: Any, model: str, out: _Collector
-) -> set[str]:
+) -> tuple[set[str], payload_rules.Outcome]:
     _check_id_and_type(example, model, schema, out)
     _check_ngsiv2_identifiers(example, out)
-    return _check_shape_then_values(
+    outcome = payload_rules.ngsiv2_rules(example.value, forms.NGSIV2_NORMALIZED, _facts(schema))
+    broken = _check_shape_then_values(
         example,
         _check_ngsiv2(example.value),
         lambda problem: problem.code == "ngsiv2.attribute",
         forms.NGSIV2_NORMALIZED,
         validator,
         out,
+        outcome,
     )
+    return broken, outcome
 
 
 def _check_ngsild_normalized(
     example: _Example, schema: _Schema | None, validator: Any, model: str, out: _Collector
-) -> set[str]:
+) -> tuple[set[str], payload_rules.Outcome]:
     _check_id_and_type(example, model, schema, out)
     _check_context(example, out)
-    return _check_shape_then_values(
+    facts = _facts(schema)
+    outcome = payload_rules.ngsild_rules(example.value, forms.NORMALIZED, facts)
+    broken = _check_shape_then_values(
         example,
-        _check_normalized(example.value, _facts(schema), model),
-        lambda problem: bool(problem.path) and problem.path[0] != "id",
+        _check_normalized(example.value, facts, model),
+        lambda problem: bool(problem.path) and problem.path[0] != "id" and _hides_value(problem),
         forms.NORMALIZED,
         validator,
         out,
+        outcome,
     )
+    return broken, outcome
 
 
 def _check_shape_then_values(
@@ -1054,19 +1064,38 @@ def _check_shape_then_values(
     form: str,
     validator: Any,
     out: _Collector,
+    outcome: payload_rules.Outcome,
 ) -> set[str]:
     """A normalized example's shape problems, then the schema's on the values. An attribute whose shape is
     wrong (an error that ``breaks_attribute``) is reported once, by the shape rule; returns those."""
     broken: set[str] = set()
+    problems: list[Problem] = []
     for problem in shape_problems:
-        example.add(out, problem.severity, problem.message, problem.path)
+        problems.append(problem)
         if problem.severity == ERROR and breaks_attribute(problem):
             broken.add(str(problem.path[0]))
     if validator is not None:
         model = _string_member(example.value, "type") or "model's"
         for problem in guarded_schema_problems(example.value, form, broken, validator, model):
-            example.add(out, problem.severity, problem.message, problem.path)
+            # A broken attribute is there: it is not "missing" as well.
+            if not (
+                problem.code == "schema.required" and len(problem.path) == 1 and problem.path[0] in broken
+            ):
+                problems.append(problem)
+    _add_value_problems(example, problems, outcome, out)
     return broken
+
+
+def _add_value_problems(
+    example: _Example, problems: list[Problem], outcome: payload_rules.Outcome, out: _Collector
+) -> None:
+    """The problems found, less those at a path a value rule claims (its message says what is wrong
+    there, as `validate` says it: double wrapping, NGSI Null...), then the value rules' own."""
+    for problem in problems:
+        if not outcome.is_claimed(problem.path):
+            example.add(out, problem.severity, problem.message, problem.path)
+    for severity, _code, message, path in outcome.issues:
+        example.add(out, severity, message, path)
 
 
 def _facts(schema: _Schema | None) -> dict[str, schemas.Attribute]:
@@ -1188,7 +1217,12 @@ def _written_path(value: dict[str, Any], form: str, path: PathTuple, index: int 
 
 
 def _check_keys_declared(
-    example: _Example, schema: _Schema, form: str, broken: set[str], out: _Collector
+    example: _Example,
+    schema: _Schema,
+    form: str,
+    broken: set[str],
+    out: _Collector,
+    outcome: payload_rules.Outcome,
 ) -> None:
     """Every member of the example, reduced to keyValues, is declared; paths are the ones written."""
     value = example.value
@@ -1202,8 +1236,10 @@ def _check_keys_declared(
             for path in _undeclared(schema, {name: instance}, root, ()):
                 shown = ".".join(str(part) for part in path)
                 message = f"{shown!r} is not declared in the schema"
-                where = _written_path(value, form, path, index)
-                example.add(out, ERROR, message, where, rule="sdm.example-keys-declared")
+                # An undeclared attribute is pointed at by its name, in every form.
+                where = (name,) if len(path) == 1 else _written_path(value, form, path, index)
+                if not outcome.is_claimed(where):  # a double-wrapped attribute is reported as that
+                    example.add(out, ERROR, message, where, rule="sdm.example-keys-declared")
 
 
 # --- a model folder, a subject folder ----------------------------------------------------------------
@@ -1217,9 +1253,9 @@ def _shared_schemas(subject: Path, out: _Collector | None = None) -> list[catalo
     shared: list[catalog.SchemaDocument] = []
     for path in sorted(subject.glob("*-schema.json")):
         file = _read_json(path, collector)
-        if file is None or not isinstance(file.entities[0].value, dict):
+        if file is None or not isinstance(file.document.value, dict):
             continue
-        entity = file.entities[0]
+        entity = file.document
         schema_id = entity.value.get("$id")
         uri = schema_id if isinstance(schema_id, str) else path.resolve().as_uri()
         shared.append(catalog.SchemaDocument(uri, entity.value, file.name, entity.locate))
@@ -1274,21 +1310,26 @@ def _check_model_folder(
         if not path.is_file():
             continue
         file = _read_json(path, out)
-        for entity in file.entities if file else ():
-            example = _Example(file.name, entity, _EXAMPLE_RULES[name], _FORMS[name])
-            value = entity.value
-            out.result.examples.append(
-                CheckedExample(
-                    file.name,
-                    entity.index,
-                    _string_member(value, "id"),
-                    _string_member(value, "type"),
-                    _FORMS[name],
-                )
+        if file is None:
+            continue
+        entity = file.document
+        example = _Example(file.name, entity, _EXAMPLE_RULES[name], _FORMS[name])
+        value = entity.value
+        out.result.examples.append(
+            CheckedExample(
+                file.name,
+                entity.index,
+                _string_member(value, "id"),
+                _string_member(value, "type"),
+                _FORMS[name],
             )
-            if not isinstance(value, dict):
-                example.add(out, ERROR, f"an example is one entity, a JSON object, got {_type_name(value)}")
-                continue
+        )
+        if isinstance(value, dict) and reader.is_notification(value):
+            message = "an example is one entity, not a notification: write the entity of its data alone"
+            example.add(out, ERROR, message)
+        elif not isinstance(value, dict):
+            example.add(out, ERROR, f"an example is one entity, a JSON object, got {_type_name(value)}")
+        else:
             _check_example(example, name, schema, validator, model, out)
     return schema
 
@@ -1304,13 +1345,13 @@ def _check_example(
     try:
         broken: set[str] = set()  # attributes whose shape is wrong: reported once, by the shape rule
         if name == build.EXAMPLE_NORMALIZED_LD:
-            broken = _check_ngsild_normalized(example, schema, validator, model, out)
+            broken, outcome = _check_ngsild_normalized(example, schema, validator, model, out)
         elif name == build.EXAMPLE_NORMALIZED_V2:
-            broken = _check_ngsiv2_normalized(example, schema, validator, model, out)
+            broken, outcome = _check_ngsiv2_normalized(example, schema, validator, model, out)
         else:
-            _check_key_values(example, schema, validator, model, out)
+            outcome = _check_key_values(example, schema, validator, model, out)
         if schema is not None and schema.usable:
-            _check_keys_declared(example, schema, example.form, broken, out)
+            _check_keys_declared(example, schema, example.form, broken, out, outcome)
     except (Unresolvable, re.error, LookupError) as error:
         # A schema that passed the metaschema may still hold something the validator cannot use.
         message = f"the schema cannot be used to check the examples: {error}"
@@ -1345,7 +1386,7 @@ def _check_subject_files(subject: Path, out: _Collector) -> None:
 
 
 def _check_notes_context(file: _JsonFile, out: _Collector) -> None:
-    entity = file.entities[0]
+    entity = file.document
     value = entity.value
     context = value.get("@context") if isinstance(value, dict) else None
     if not isinstance(context, dict):

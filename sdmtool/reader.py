@@ -1052,6 +1052,19 @@ def read_bytes(
     yield from _ndjson_items(text, line_proof)
 
 
+def read_document(name: str, data: bytes) -> SourceEntity | ReadError:
+    """One JSON document as it is, whatever it holds (an array is not split into entities): a schema, an
+    example file. Repeated keys are its problems; a text that is no JSON is the ReadError."""
+    try:
+        text = _decode(name, data)
+        segment = _Segment(text)
+        value = _parse_segment(text, segment)
+    except ReadError as error:
+        return error
+    problems = _duplicate_problems(segment, ()) if _may_have_duplicates(text.text, value) else []
+    return SourceEntity(value, name, None, problems, segment)
+
+
 def may_hold_entities(value: Any) -> bool:
     """A document that can be entities: an array, or an object with an ``id``, a ``type`` or ``data``."""
     return isinstance(value, list) or (isinstance(value, dict) and not value.keys().isdisjoint(_ENTITY_KEYS))

@@ -467,6 +467,19 @@ def _check_normalized(
             yield from _check_instance(member, (name,), name, attribute, entity_type)
 
 
+# Members of an attribute instance beside its value: a problem there leaves the value readable.
+_BESIDE_VALUE = frozenset({"datasetId", "observedAt", "unitCode", "createdAt", "modifiedAt"})
+
+
+def _hides_value(problem: Problem) -> bool:
+    """Whether a shape problem leaves an attribute's value unreadable, so that its schema errors would
+    only repeat it (a second instance with one datasetId, or a bad observedAt, do not: the values are
+    still checked)."""
+    if problem.code == "ngsi-ld.dataset":
+        return False
+    return not any(part in _BESIDE_VALUE for part in problem.path[1:3])
+
+
 def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
     shape = 'in NGSI-v2 normalized form an attribute is {"type": <NGSI-v2 type>, "value": ...}'
     for name, member in entity.items():
@@ -788,7 +801,12 @@ def check_entity(
     if chosen in (forms.NORMALIZED, forms.CONCISE):
         for problem in _check_normalized(shaped, facts, label or None, chosen):
             problems.append(problem)
-            if problem.severity == ERROR and problem.path and problem.path[0] != "id":
+            if (
+                problem.severity == ERROR
+                and problem.path
+                and problem.path[0] != "id"
+                and _hides_value(problem)
+            ):
                 broken.add(str(problem.path[0]))
     elif chosen == forms.KEY_VALUES:
         problems.extend(_check_ngsild_id(entity, label or None))

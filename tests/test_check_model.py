@@ -845,3 +845,65 @@ def test_rules_are_documented_in_the_readme() -> None:
     for rule, (severity, _) in RULES.items():
         assert f"`{rule}`" in section, rule
         assert severity in section
+
+
+def test_examples_are_held_to_the_value_rules_validate_applies(model: Model) -> None:
+    # NGSI-LD: a unit code that is no string, JSON null in a sub-attribute, an attribute written twice over
+    # (double wrapping, said once), an undeclared attribute (at its name); NGSI-v2: forbidden characters.
+    def normalized(entity: dict[str, Any]) -> None:
+        entity["version"]["unitCode"] = 5
+        entity["name"]["note"] = {"type": "Property", "value": None}
+        entity["algorithm"] = {"type": "Property", "value": {"type": "Property", "value": "CNN"}}
+        entity["colour"] = {"type": "Property", "value": "x"}
+
+    model.edit("examples/example-normalized.jsonld", normalized)
+    model.edit(
+        "examples/example-normalized.json", lambda e: e.update(name={"type": "Text", "value": "a (b)"})
+    )
+    found = sorted((f.code, Path(f.file or "").name, f.json_path) for f in model.findings())
+    assert found == [
+        ("sdm.example-keys-declared", "example-normalized.jsonld", "/colour"),
+        ("sdm.ngsild-example", "example-normalized.jsonld", "/algorithm/value"),
+        ("sdm.ngsild-example", "example-normalized.jsonld", "/name/note/value"),
+        ("sdm.ngsild-example", "example-normalized.jsonld", "/version/unitCode"),
+        ("sdm.ngsiv2-example", "example-normalized.json", "/name/value"),
+    ]
+    text = model.text("examples/example-normalized.jsonld")
+    (colour,) = [f for f in model.findings() if f.json_path == "/colour"]
+    line, column = position(text, '"colour": ')
+    assert (colour.line, colour.column) == (line, column + len('"colour": '))
+
+
+def test_a_repeated_dataset_id_hides_no_error_of_the_other_instances(model: Model) -> None:
+    def change(entity: dict[str, Any]) -> None:
+        entity["algorithm"] = [
+            {"type": "Property", "value": 5, "datasetId": "urn:ngsi-ld:Dataset:a"},
+            {"type": "Property", "value": "b", "datasetId": "urn:ngsi-ld:Dataset:b"},
+            {"type": "Property", "value": "c", "datasetId": "urn:ngsi-ld:Dataset:b"},
+        ]
+
+    model.edit("examples/example-normalized.jsonld", change)
+    assert sorted(f.json_path for f in model.findings()) == ["/algorithm/0/value", "/algorithm/2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[]", "got an array"),
+        ("[{}, {}]", "got an array"),
+        ('{"type": "Notification", "data": [{}]}', "not a notification"),
+        ('"x"', "got a string"),
+    ],
+)
+def test_an_example_is_one_entity(model: Model, text: str, message: str) -> None:
+    model.write("examples/example.jsonld", text)
+    finding = only(model.findings())
+    assert (finding.code, finding.json_path) == ("sdm.keyvalues-example", "") and message in finding.message
+    assert sdmtool.findings.exit_code([finding]) == sdmtool.findings.EXIT_INVALID
+
+
+def test_a_schema_that_is_an_array_is_an_invalid_schema(model: Model) -> None:
+    model.write("schema.json", "[]")
+    (finding,) = [f for f in model.findings() if f.code == "sdm.schema-invalid"]
+    assert "one JSON object" in finding.message
+    assert not [f for f in model.findings() if f.code == "sdm.json-parse"]

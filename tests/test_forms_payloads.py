@@ -242,6 +242,27 @@ def test_multi_instance_datasets_are_unique_per_attribute(tmp_path: Path) -> Non
     assert validate(entity) == []
 
 
+def test_a_problem_beside_the_value_hides_no_error_of_the_value() -> None:
+    # A repeated datasetId, a bad observedAt or datasetId leave the values readable: they are checked too.
+    entity = normalized() | {
+        "modelFormat": [
+            {"type": "Property", "value": "h5", "datasetId": "urn:ngsi-ld:Dataset:a"},
+            {"type": "Property", "value": "onnx", "datasetId": "urn:ngsi-ld:Dataset:a"},
+        ],
+        "algorithm": {"type": "Property", "value": 7, "observedAt": "yesterday"},
+        "version": {"type": "Property", "value": 3, "datasetId": "not a uri"},
+    }
+    found = {(f.code, f.json_path) for f in validate(entity)}
+    assert {
+        ("schema.enum", "/modelFormat/0/value"),
+        ("ngsi-ld.dataset", "/modelFormat/1"),
+        ("schema.type", "/algorithm/value"),
+        ("ngsi-ld.attribute", "/algorithm/observedAt"),
+        ("schema.type", "/version/value"),
+        ("ngsi-ld.object", "/version/datasetId"),
+    } <= found
+
+
 def test_a_dataset_id_is_one_uri_not_a_list(tmp_path: Path) -> None:
     entity = normalized() | {"version": {"type": "Property", "value": "1", "datasetId": ["urn:a:1"]}}
     path, text = written(tmp_path, entity)
