@@ -191,7 +191,7 @@ def lint(paths: tuple[str, ...], output_format: str) -> None:
     with Progress(enabled=wanted()) as progress:
         counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
         items = counter.wrap(reader.read(paths, on_input=counter.input_read))
-        findings = lint_items(items)
+        findings = lint_items(items, input_names=counter.sources)
     _report_and_exit(output_format, findings, counter.summary("lint"))
 
 

@@ -19,7 +19,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from sdmtool import forms, reader, schemas
 from sdmtool.findings import ERROR, WARNING, Finding, Severity
 from sdmtool.query import parse_query
 from sdmtool.subscription_checks import query_syntax_problem
-from sdmtool.validate import read_error_finding
+from sdmtool.validate import no_entities_findings, read_error_finding
 
 PathTuple = tuple[str | int, ...]
 # (line, column) of a path in the entity, or of a character of the string value there.
@@ -39,6 +39,7 @@ RULES: dict[str, str] = {
     "refOutputEntity, whose entity may be created later).",
     "lint.ref.type": "A reference names an entity of the wrong type.",
     "lint.ref.absent": "An MLProcessing has no refMLModel or no refSubscriptionQuery: the job cannot run.",
+    "lint.not-entity": "A value of the set is no entity with an id: the wiring checks leave it out.",
     "lint.inputs.not-notified": "The SubscriptionQuery's notification.attributes leaves out a model input.",
     "lint.loop": "The model's write-back triggers its own SubscriptionQuery again (error when "
     "watchedAttributes holds a model output; a warning when there are no watchedAttributes).",
@@ -146,6 +147,9 @@ class _Entity:
     locate: Locator | None
     seq: int
     document: int | None = None  # a YAML document of a multi-document file, as Finding.document
+    # The JSON pointer of a path as written (under a notification's /data/3, a Feature's properties).
+    pointer: Callable[[PathTuple], str] = reader.to_json_pointer
+    partial: bool = False  # an entity of a notification: only the notified attributes are there
     members: dict[str, str] = field(default_factory=dict)  # expanded IRI -> member name as written
 
     def __post_init__(self) -> None:
@@ -234,6 +238,7 @@ class _Linter:
         self.by_id: dict[str, _Entity] = {}
         self.findings: list[tuple[int, int, Finding]] = []  # (entity seq, rank, finding)
         self.count = 0  # entities met, duplicates included: the order of the findings
+        self.skipped: list[Finding] = []  # values that are no entity with an id
 
     # Building the set ----------------------------------------------------------------------------------
 
@@ -245,9 +250,12 @@ class _Linter:
         index: int | None,
         locate: Locator | None,
         document: int | None = None,
+        pointer: Callable[[PathTuple], str] = reader.to_json_pointer,
+        partial: bool = False,
     ) -> None:
-        # What is not an entity with an id cannot be referenced: `sdmtool validate` reports it.
+        # What is not an entity with an id cannot be referenced: said here, `sdmtool validate` says why.
         if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+            self.skipped.append(_skipped(value, source, index, locate, document, pointer))
             return
         try:
             kv, form = _reduce(value)
@@ -264,6 +272,8 @@ class _Linter:
             locate=locate,
             seq=self.count,
             document=document,
+            pointer=pointer,
+            partial=partial,
         )
         self.count += 1
         first = self.by_id.get(entity.id)
@@ -302,7 +312,7 @@ class _Linter:
             file=entity.source,
             line=line,
             column=column,
-            json_path=reader.to_json_pointer(written),
+            json_path=entity.pointer(written),
             entity_id=entity.id,
             entity_type=entity.type_label,
             form=entity.form,
@@ -347,6 +357,8 @@ class _Linter:
                 self.reference(entity, owner_type, member, ref, target_type, path)
 
     def absent(self, entity: _Entity, member: str) -> None:
+        if entity.partial:
+            return  # a notification carries only the attributes it was asked for
         consequence = {
             "refMLModel": "no runtime takes the job up",
             "refSubscriptionQuery": "the runtime has no data to subscribe to and fails the job",
@@ -670,11 +682,17 @@ def _item_locator(item: reader.SourceEntity) -> Locator:
     return item.locate
 
 
-def lint_items(items: Iterable[reader.Item | Mapping[str, Any]]) -> list[Finding]:
-    """Findings for the whole set: what :func:`sdmtool.reader.read` yields, or entities (dicts)."""
+def lint_items(
+    items: Iterable[reader.Item | Mapping[str, Any]], *, input_names: Collection[str] = ()
+) -> list[Finding]:
+    """Findings for the whole set: what :func:`sdmtool.reader.read` yields, or entities (dicts).
+    ``input_names``: the inputs read (the reader's ``on_input``), named by the warning that none held an
+    entity."""
     linter = _Linter()
     unreadable: list[Finding] = []
+    read = 0
     for position, item in enumerate(items):
+        read += 1
         if isinstance(item, reader.ReadError):
             unreadable.append(read_error_finding(item))
         elif isinstance(item, reader.SourceEntity):
@@ -684,19 +702,53 @@ def lint_items(items: Iterable[reader.Item | Mapping[str, Any]]) -> list[Finding
                 index=item.index,
                 locate=_item_locator(item),
                 document=item.document,
+                pointer=item.json_pointer,
+                partial=item.in_notification,
             )
         else:
             value = dict(item) if isinstance(item, Mapping) else item
             linter.add(value, source=None, index=position, locate=None)
-    return unreadable + linter.run()
+    if not read:  # an empty dump (a broker query without its Link header) must not pass in silence
+        return no_entities_findings(list(input_names))
+    return unreadable + linter.skipped + linter.run()
 
 
-def _items(obj_or_paths: Any) -> Iterator[reader.Item | Mapping[str, Any]]:
+def _skipped(
+    value: Any,
+    source: str | None,
+    index: int | None,
+    locate: Locator | None,
+    document: int | None,
+    pointer: Callable[[PathTuple], str],
+) -> Finding:
+    """The warning that a value is no entity the wiring can be checked with."""
+    if isinstance(value, dict) and "$schema" in value and "id" not in value:
+        what = "a JSON Schema document, not an entity"
+    elif isinstance(value, dict):
+        what = "an entity without a string id"
+    else:
+        what = f"not an entity: {_show(value)}"
+    line, column = locate((), None) if locate else (None, None)
+    return Finding(
+        WARNING,
+        "lint.not-entity",
+        f"{what}: left out of the wiring checks (sdmtool validate says what is wrong)",
+        file=source,
+        line=line,
+        column=column,
+        json_path=pointer(()),
+        index=index,
+        document=document,
+    )
+
+
+def _items(obj_or_paths: Any, names: list[str]) -> Iterator[reader.Item | Mapping[str, Any]]:
+    """What to lint: the entities given, or those read from the paths given (their names into ``names``)."""
     if isinstance(obj_or_paths, Mapping):
         yield obj_or_paths
         return
     if isinstance(obj_or_paths, str | os.PathLike):
-        yield from reader.read([obj_or_paths])
+        yield from reader.read([obj_or_paths], on_input=names.append)
         return
     if isinstance(obj_or_paths, bytes | bytearray | memoryview) or not isinstance(obj_or_paths, Iterable):
         message = (
@@ -706,7 +758,7 @@ def _items(obj_or_paths: Any) -> Iterator[reader.Item | Mapping[str, Any]]:
         raise TypeError(message)
     for item in obj_or_paths:
         if isinstance(item, str | os.PathLike):
-            yield from reader.read([item])
+            yield from reader.read([item], on_input=names.append)
         else:
             yield item
 
@@ -717,5 +769,6 @@ def lint(
     """Lint the MLOps wiring of a set of entities: a dict, a list of dicts, a path, or a list of paths
     (files, directories, ``-`` for stdin, a broker dump), in any form. Returns every finding; the set is
     consistent when none is an error."""
-    items = list(_items(obj_or_paths))  # TypeError before anything is read
-    return lint_items(items)
+    names: list[str] = []
+    items = list(_items(obj_or_paths, names))  # TypeError before anything is read
+    return lint_items(items, input_names=names)

@@ -364,7 +364,7 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "input.file-not-found": "The input does not exist.",
     "input.bad-path": "The input path is not valid.",
     "input.no-input": "No JSON input was found.",
-    "input.no-entities": "The inputs held no entity: nothing was validated.",
+    "input.no-entities": "The inputs held no entity: nothing was checked.",
     "input.no-schema": "A --schema folder holds no JSON Schema.",
     "input.not-entity": "A JSON Schema document, not an entity: skipped.",
     "input.invalid-yaml": "The input is not valid YAML, or holds what JSON cannot (a tag, NaN, a cycle...).",

@@ -1024,18 +1024,18 @@ def validate_items(
     if not read:
         # An empty array, a broker that answered [] (a query without the right Link header), only
         # non-entity files: a CI gate must not pass that in silence.
-        yield from _no_entities(list(input_names))
+        yield from no_entities_findings(list(input_names))
 
 
-def _no_entities(names: list[str]) -> list[Finding]:
-    """The warning that nothing was validated: one for each input read, at that input (every report format
+def no_entities_findings(names: list[str]) -> list[Finding]:
+    """The warning that nothing was checked: one for each input read, at that input (every report format
     then has a file to show it at), or one without a file when there was no input at all."""
     if not names:
-        return [Finding(WARNING, NO_ENTITIES, "no entity: nothing was validated", category=CATEGORY_INPUT)]
+        return [Finding(WARNING, NO_ENTITIES, "no entity: nothing was checked", category=CATEGORY_INPUT)]
     if len(names) == 1:
-        message = "no entity in the input: nothing was validated"
+        message = "no entity in the input: nothing was checked"
     else:
-        message = f"no entity in any of the {len(names)} inputs, this one included: nothing was validated"
+        message = f"no entity in any of the {len(names)} inputs, this one included: nothing was checked"
     return [Finding(WARNING, NO_ENTITIES, message, file=name, category=CATEGORY_INPUT) for name in names]
 
 

@@ -112,8 +112,36 @@ def test_api_inputs(wiring: Wiring, tmp_path: Path) -> None:
     assert all(f.line is None and f.file is None and f.index == 0 for f in findings)
     with pytest.raises(TypeError, match="lint"):
         lint(b"{}")  # type: ignore[arg-type]
-    # Not entities (a JSON Schema, a number): the validator's business, not the lint's.
-    assert lint([{"$schema": "x"}, 3, {"type": "MLModel"}]) == []  # type: ignore[list-item]
+    # Not entities (a JSON Schema, a number, no id): left out, with a warning each (validate says why).
+    findings = lint([{"$schema": "x"}, 3, {"type": "MLModel"}])  # type: ignore[list-item]
+    assert [(f.code, f.severity, f.index) for f in findings] == [
+        ("lint.not-entity", WARNING, i) for i in range(3)
+    ]
+    schema, number, no_id = (finding.message for finding in findings)
+    assert "JSON Schema" in schema and "not an entity: 3" in number and "without a string id" in no_id
+    # No entity at all: a warning, as validate gives (a broker query without its Link header answers []).
+    (tmp_path / "empty.json").write_text("[]")
+    (finding,) = lint(tmp_path / "empty.json")
+    assert (finding.code, finding.file) == ("input.no-entities", str(tmp_path / "empty.json"))
+
+
+def test_paths_are_written_ones_in_notifications_and_features(wiring: Wiring, tmp_path: Path) -> None:
+    processing = forms.to_normalized(wiring.processing) | {
+        "refMLModel": {"type": "Relationship", "object": "urn:ngsi-ld:MLModel:nope"}
+    }
+    del processing["refSubscriptionQuery"]  # a notification carries only the attributes it was asked for
+    notification = {"id": "urn:ngsi-ld:Notification:1", "type": "Notification", "data": [processing]}
+    findings, text = lint_file(tmp_path, [notification])
+    finding = only(findings, "lint.ref.missing")
+    assert (finding.json_path, finding.index) == ("/data/0/refMLModel/object", 0)
+    assert (finding.line, finding.column) == position(text, '"urn:ngsi-ld:MLModel:nope"')
+    assert "lint.ref.absent" not in codes(findings)
+    feature = {"type": "Feature", "id": processing["id"], "geometry": None}
+    feature["properties"] = {k: v for k, v in processing.items() if k != "id"}
+    collection = {"type": "FeatureCollection", "features": [feature]}
+    (tmp_path / "set.geojson").write_text(json.dumps(collection, indent=2), encoding="utf-8")
+    findings = lint(tmp_path / "set.geojson")
+    assert only(findings, "lint.ref.missing").json_path == "/properties/refMLModel/object"
 
 
 def test_duplicate_ids(wiring: Wiring, tmp_path: Path) -> None:

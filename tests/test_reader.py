@@ -317,8 +317,7 @@ def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_OK  # a warning: nothing was checked
     empty = tmp_path / "empty.json"
     assert (
-        f"{empty}: warning: no entity in the input: nothing was validated [input.no-entities]"
-        in result.output
+        f"{empty}: warning: no entity in the input: nothing was checked [input.no-entities]" in result.output
     )
     assert "0 entities in 1 input: 0 errors, 1 warning" in result.output
     # Several inputs: a warning at each of them; so in the Python API.
@@ -326,7 +325,7 @@ def test_cli_counts_inputs_without_entities(tmp_path: Path) -> None:
     names = [str(tmp_path / name) for name in ("empty.json", "empty.yaml")]
     result = CliRunner().invoke(main, ["validate", *names])
     for name in names:
-        message = "no entity in any of the 2 inputs, this one included: nothing was validated"
+        message = "no entity in any of the 2 inputs, this one included: nothing was checked"
         assert f"{name}: warning: {message} [input.no-entities]" in result.output
     assert "0 entities in 2 inputs: 0 errors, 2 warnings" in result.output
     assert [(f.code, f.file) for f in validate(names)] == [("input.no-entities", name) for name in names]
