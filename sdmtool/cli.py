@@ -191,7 +191,7 @@ def lint(paths: tuple[str, ...], output_format: str) -> None:
     with Progress(enabled=wanted()) as progress:
         counter = _Counter(record=output_format in LISTS_ENTITIES, progress=progress)
         items = counter.wrap(reader.read(paths, on_input=counter.input_read))
-        findings = lint_items(items, input_names=counter.sources)
+        findings = lint_items(items, input_names=counter.sources, on_entity=counter.entity_form)
     _report_and_exit(output_format, findings, counter.summary("lint"))
 
 
@@ -214,12 +214,17 @@ def check_model(directory: str, subject: bool, output_format: str) -> None:
     checked = tuple(
         Checked(e.source, e.index, e.entity_id, e.entity_type, form=e.form) for e in result.examples
     )
+    forms_seen: dict[str, int] = {}
+    for example in checked:
+        if example.form is not None:
+            forms_seen[example.form] = forms_seen.get(example.form, 0) + 1
     summary = Summary(
         len(result.examples),
         len(result.inputs),
         inputs=tuple(result.inputs),
         checked=checked,
         command="check-model",
+        forms=tuple(forms_seen.items()),
     )
     _report_and_exit(output_format, result.findings, summary)
 

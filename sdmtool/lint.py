@@ -252,15 +252,16 @@ class _Linter:
         document: int | None = None,
         pointer: Callable[[PathTuple], str] = reader.to_json_pointer,
         partial: bool = False,
-    ) -> None:
+    ) -> str | None:
+        """Adds an entity to the set; returns the form it is written in (None: not one the lint can use)."""
         # What is not an entity with an id cannot be referenced: said here, `sdmtool validate` says why.
         if not isinstance(value, dict) or not isinstance(value.get("id"), str):
             self.skipped.append(_skipped(value, source, index, locate, document, pointer))
-            return
+            return None
         try:
             kv, form = _reduce(value)
         except (TypeError, ValueError, KeyError, AttributeError):
-            return  # a shape the forms cannot reduce: validate's business
+            return None  # a shape the forms cannot reduce: validate's business
         entity = _Entity(
             raw=value,
             kv=kv,
@@ -287,9 +288,10 @@ class _Linter:
                     entity,
                     ("id",),
                 )
-            return  # the same entity in another form (the examples folder) or a second copy
+            return form  # the same entity in another form (the examples folder) or a second copy
         self.entities.append(entity)
         self.by_id[entity.id] = entity
+        return form
 
     # Reporting -----------------------------------------------------------------------------------------
 
@@ -683,11 +685,15 @@ def _item_locator(item: reader.SourceEntity) -> Locator:
 
 
 def lint_items(
-    items: Iterable[reader.Item | Mapping[str, Any]], *, input_names: Collection[str] = ()
+    items: Iterable[reader.Item | Mapping[str, Any]],
+    *,
+    input_names: Collection[str] = (),
+    on_entity: Callable[[reader.SourceEntity, str | None], None] | None = None,
 ) -> list[Finding]:
     """Findings for the whole set: what :func:`sdmtool.reader.read` yields, or entities (dicts).
     ``input_names``: the inputs read (the reader's ``on_input``), named by the warning that none held an
-    entity."""
+    entity. ``on_entity`` is called with each entity read and the form it was found in (None: no entity
+    the wiring can use)."""
     linter = _Linter()
     unreadable: list[Finding] = []
     read = 0
@@ -696,7 +702,7 @@ def lint_items(
         if isinstance(item, reader.ReadError):
             unreadable.append(read_error_finding(item))
         elif isinstance(item, reader.SourceEntity):
-            linter.add(
+            form = linter.add(
                 item.value,
                 source=item.source,
                 index=item.index,
@@ -705,6 +711,8 @@ def lint_items(
                 pointer=item.json_pointer,
                 partial=item.in_notification,
             )
+            if on_entity is not None:
+                on_entity(item, form)
         else:
             value = dict(item) if isinstance(item, Mapping) else item
             linter.add(value, source=None, index=position, locate=None)

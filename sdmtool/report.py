@@ -161,18 +161,17 @@ def render_json(findings: Sequence[Finding], summary: Summary) -> str:
         "forms": dict(summary.forms),
         "exit_code": exit_code(findings),
     }
-    if summary.checked:
-        document["entities"] = [
-            {
-                "file": entity.source,
-                "document": entity.document,
-                "index": entity.index,
-                "entity_id": entity.entity_id,
-                "entity_type": entity.entity_type,
-                "form": entity.form,
-            }
-            for entity in summary.checked
-        ]
+    document["entities"] = [
+        {
+            "file": entity.source,
+            "document": entity.document,
+            "index": entity.index,
+            "entity_id": entity.entity_id,
+            "entity_type": entity.entity_type,
+            "form": entity.form,
+        }
+        for entity in summary.checked
+    ]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -507,7 +507,7 @@ def test_cli_exit_codes(wiring: Wiring, tmp_path: Path) -> None:
     examples = [str(path) for path in sorted(resources.schemas_dir().glob("*/examples/example.json"))]
     clean = runner.invoke(main, ["lint", *examples])
     assert clean.exit_code == EXIT_OK, clean.output
-    assert "4 entities in 4 inputs" in clean.output
+    assert "4 entities (4 keyValues) in 4 inputs" in clean.output
 
     wiring.query["watchedAttributes"] = ["predictedDigit"]
     looping = tmp_path / "loop.json"

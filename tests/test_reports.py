@@ -200,6 +200,23 @@ def test_json_summary_keeps_its_members(runner: CliRunner, inputs: dict[str, str
     assert document["summary"]["sources"] == 6 and document["exit_code"] == EXIT_USAGE == result.exit_code
 
 
+def test_json_report_lists_entities_and_forms_for_every_command(runner: CliRunner, tmp_path: Path) -> None:
+    # No entity read: the list is there, empty.
+    (tmp_path / "empty.json").write_text("[]")
+    document = json.loads(
+        runner.invoke(main, ["validate", "--format", "json", str(tmp_path / "empty.json")]).output
+    )
+    assert (document["entities"], document["forms"]) == ([], {})
+    examples = resources.schemas_dir() / "MLModel" / "examples"
+    expected = {"keyValues": 2, "normalized": 1, "ngsiv2-normalized": 1}
+    for command in (["lint", str(examples)], ["check-model", str(examples.parent)]):
+        document = json.loads(runner.invoke(main, [command[0], "--format", "json", *command[1:]]).output)
+        assert document["forms"] == expected, command
+        assert sorted(entity["form"] for entity in document["entities"]) == sorted(
+            form for form, number in expected.items() for _ in range(number)
+        ), command
+
+
 def test_text_report_has_no_colour_off_a_terminal(runner: CliRunner, inputs: dict[str, str]) -> None:
     result = runner.invoke(main, ["validate", *everything(inputs)])
     assert "\x1b" not in result.output
