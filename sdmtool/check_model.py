@@ -840,25 +840,34 @@ def _check_structure(schema: _Schema, out: _Collector) -> None:
                 if keyword in node:
                     message = f"a string has no {keyword}: type 'string' together with {keyword!r}"
                     out.add("sdm.string-structure", ERROR, message, name, (*path, keyword), locate=locate)
-        combined = any(keyword in node for keyword in ("$ref", "allOf", "anyOf", "oneOf"))
-        if "array" in types and "items" not in node and "prefixItems" not in node and not combined:
+        # What a $ref or a combinator brings counts as the node's own (and a branch that brings it is enough).
+        applied = [part for part, _ in _expand(schema, [(node, schema.uri)])]
+        if "array" in types and not any("items" in part or "prefixItems" in part for part in applied):
             message = "an array needs items: the schema of its elements"
             out.add("sdm.array-object-structure", ERROR, message, name, path, locate=locate)
-        free_form = node.get("additionalProperties") not in (None, False) or "patternProperties" in node
-        if "object" in types and "properties" not in node and not free_form and not combined:
+        if "object" in types and not any(map(_declares_members, applied)):
             message = (
                 "an object needs properties (its members), or additionalProperties to declare it free-form"
             )
             out.add("sdm.array-object-structure", ERROR, message, name, path, locate=locate)
 
 
+def _declares_members(node: dict[str, Any]) -> bool:
+    """Properties, or additionalProperties / patternProperties that declare an object free-form."""
+    free_form = node.get("additionalProperties") not in (None, False) or "patternProperties" in node
+    return "properties" in node or free_form
+
+
 def _check_names(schema: _Schema, out: _Collector) -> None:
     name, locate = schema.file.name, schema.locate
+    # The schema objects that apply to the entity itself (through allOf, $ref...): their members are its
+    # attributes.
+    entity_level = {id(node) for node, _ in _expand(schema, [(schema.document, schema.uri)])}
     for path, node in _subschemas(schema.document):
         properties = node.get("properties")
         if not isinstance(properties, dict):
             continue
-        top_level = path == () or (len(path) == 2 and path[0] == "allOf")
+        top_level = id(node) in entity_level
         for member in properties:
             where = (*path, "properties", member)
             bad = sorted({char for char in member if not _NAME_CHARACTERS.fullmatch(char)})

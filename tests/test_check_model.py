@@ -464,6 +464,30 @@ def test_array_without_items(model: Model) -> None:
     assert at(finding)[:4] == ("sdm.array-object-structure", ERROR, "schema.json", f"{PROPS}/outputDataTypes")
 
 
+def test_a_combinator_that_brings_no_items_or_properties_is_no_excuse(model: Model) -> None:
+    def change(schema: dict[str, Any]) -> None:
+        properties = model.properties(schema)
+        properties["outputDataTypes"] = {"type": "array", "description": GOOD, "allOf": [{"minItems": 1}]}
+        properties["trainingDataset"] = {
+            "type": "object",
+            "description": GOOD,
+            "anyOf": [{"minProperties": 1}],
+        }
+
+    model.edit_schema(change)
+    found = {f.json_path for f in model.findings() if f.code == "sdm.array-object-structure"}
+    assert found == {f"{PROPS}/outputDataTypes", f"{PROPS}/trainingDataset"}
+
+    def brought(schema: dict[str, Any]) -> None:  # a branch or a $ref that brings them is enough
+        properties = model.properties(schema)
+        properties["outputDataTypes"]["allOf"].append({"items": {"type": "string"}})
+        schema.setdefault("$defs", {})["Members"] = {"additionalProperties": True}
+        properties["trainingDataset"]["anyOf"].append({"$ref": "#/$defs/Members"})
+
+    model.edit_schema(brought)
+    assert not [f for f in model.findings() if f.code == "sdm.array-object-structure"]
+
+
 def test_object_without_properties_unless_declared_free_form(model: Model) -> None:
     def free_members(schema: dict[str, Any]) -> None:
         node = model.properties(schema)["trainingDataset"]
@@ -497,6 +521,17 @@ def test_attribute_names(model: Model) -> None:
         (f"{PROPS}/model_card", WARNING),
     ]
     assert {f.code for f in model.findings()} == {"sdm.attribute-name"}
+
+
+def test_attribute_names_declared_through_a_ref_are_attributes_too(model: Model) -> None:
+    def change(schema: dict[str, Any]) -> None:
+        schema["$defs"] = {"Extra": {"properties": {"createdAt": {"type": "string", "description": GOOD}}}}
+        schema["allOf"].append({"$ref": "#/$defs/Extra"})
+
+    model.edit_schema(change)
+    finding = only(model.findings(), "sdm.attribute-name")
+    assert (finding.json_path, finding.severity) == ("/$defs/Extra/properties/createdAt", WARNING)
+    assert "NGSI-LD member name" in finding.message
 
 
 # --- the examples ---------------------------------------------------------------------------------------
