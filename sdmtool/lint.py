@@ -486,8 +486,8 @@ class _Linter:
             return
         parsed = parse_query(q)
         schema_types = [name for name in dict.fromkeys(selected) if name in known]
-        if not schema_types:
-            return
+        if not schema_types or len(schema_types) < len(set(selected)):
+            return  # a type without a schema may have any attribute: nothing to tell
         declared = {expand(name) for entity_type in schema_types for name in schemas.attributes(entity_type)}
         for name in sorted(parsed.attribute_names()):
             if name in forms.ENTITY_MEMBERS or expand(name) in declared:

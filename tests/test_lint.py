@@ -462,6 +462,10 @@ def test_q_reads_an_attribute_the_type_does_not_have(wiring: Wiring, tmp_path: P
         and "annotatedDigit" not in finding.message
     )
     assert finding.json_path == "/q" and (finding.line, finding.column) == position(text, '"q": ', '"')
+    # Beside a type without a schema, whose entities may have any attribute, there is nothing to tell.
+    wiring.query["entities"] = [{"type": "Shelf"}, {"type": "HandwritingDigit"}]
+    findings, _ = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.query.unknown-type"]
 
 
 # --- forms and dumps ---------------------------------------------------------------------------------
