@@ -842,6 +842,8 @@ def _check_structure(schema: _Schema, out: _Collector) -> None:
                     out.add("sdm.string-structure", ERROR, message, name, (*path, keyword), locate=locate)
         # What a $ref or a combinator brings counts as the node's own (and a branch that brings it is enough).
         applied = [part for part, _ in _expand(schema, [(node, schema.uri)])]
+        if not schema.usable and any("$ref" in part for part in applied):
+            continue  # what the $ref brings cannot be told
         if "array" in types and not any("items" in part or "prefixItems" in part for part in applied):
             message = "an array needs items: the schema of its elements"
             out.add("sdm.array-object-structure", ERROR, message, name, path, locate=locate)
@@ -1132,7 +1134,8 @@ def _expand(schema: _Schema, nodes: list[tuple[Any, str]]) -> list[tuple[dict[st
             continue
         seen.add(id(node))
         result.append((node, base))
-        if isinstance(node.get("$ref"), str):
+        # (an unusable schema, invalid or with a dangling $ref, is not followed: resolving it may fail)
+        if isinstance(node.get("$ref"), str) and schema.usable:
             try:
                 target, target_base, _ = schema.lookup(node["$ref"], base)
             except Unresolvable:
@@ -1140,7 +1143,9 @@ def _expand(schema: _Schema, nodes: list[tuple[Any, str]]) -> list[tuple[dict[st
             else:
                 stack.append((target, target_base))
         for keyword in ("allOf", "anyOf", "oneOf"):
-            stack.extend((part, base) for part in reversed(node.get(keyword) or ()))
+            parts = node.get(keyword)  # a list in a valid schema; anything in an invalid one
+            if isinstance(parts, list):
+                stack.extend((part, base) for part in reversed(parts))
         stack.extend((node[keyword], base) for keyword in ("then", "else") if keyword in node)
     return result
 
