@@ -30,6 +30,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from sdmtool import build, catalog, forms, ngsild, payload_rules, reader, schemas
+from sdmtool.describe import show, type_name
 from sdmtool.findings import (
     CATEGORY_ENTITY,
     CATEGORY_INPUT,
@@ -51,8 +52,6 @@ from sdmtool.validate import (
     _explain,
     _hides_value,
     _leaf_message,
-    _show,
-    _type_name,
     guarded_schema_problems,
 )
 
@@ -266,7 +265,7 @@ def description_problems(description: Any) -> list[tuple[Severity, str]]:
     that is where sdmtool (and the maintainers' generators) read it.
     """
     if not isinstance(description, str):
-        return [(ERROR, f"the description must be a string, got {_show(description)}")]
+        return [(ERROR, f"the description must be a string, got {show(description)}")]
     problems: list[tuple[Severity, str]] = []
     if len(description) < _MIN_DESCRIPTION:
         problems.append((ERROR, f"description {description!r} is shorter than {_MIN_DESCRIPTION} characters"))
@@ -280,7 +279,7 @@ def description_problems(description: Any) -> list[tuple[Severity, str]]:
         problems.append(
             (
                 ERROR,
-                f"description {_show(description)} names no NGSI kind: it must contain a piece "
+                f"description {show(description)} names no NGSI kind: it must contain a piece "
                 f"'Property', 'Relationship', 'GeoProperty', 'LanguageProperty' or 'ListProperty' followed "
                 f"by '. '{hint}",
             )
@@ -297,7 +296,7 @@ def description_problems(description: Any) -> list[tuple[Severity, str]]:
             problems.append(
                 (
                     ERROR,
-                    f"the piece {_show(piece)} must be written {key}'…': the quote right after "
+                    f"the piece {show(piece)} must be written {key}'…': the quote right after "
                     f"{key!r}, no space, and nothing after the closing quote",
                 )
             )
@@ -658,14 +657,14 @@ def _check_metadata(schema: _Schema, model: str, out: _Collector) -> None:
     if document.get("$schema") != SCHEMA_DIALECT:
         add(
             ERROR,
-            f"$schema must be {SCHEMA_DIALECT!r}, got {_show(document.get('$schema'))}",
+            f"$schema must be {SCHEMA_DIALECT!r}, got {show(document.get('$schema'))}",
             "$schema",
         )
     version = document.get("$schemaVersion")
     if not (isinstance(version, str) and _SCHEMA_VERSION.fullmatch(version)):
         add(
             ERROR,
-            f"$schemaVersion must be a version X.Y.Z such as '0.1.0', got {_show(version)}",
+            f"$schemaVersion must be a version X.Y.Z such as '0.1.0', got {show(version)}",
             "$schemaVersion",
         )
     schema_id = document.get("$id")
@@ -683,20 +682,20 @@ def _check_metadata(schema: _Schema, model: str, out: _Collector) -> None:
             add(WARNING, f"$id names the model {match.group(2)!r}, but the folder is {model!r}", "$id")
     title = document.get("title")
     if not isinstance(title, str) or len(title) < 15:
-        add(ERROR, f"title must be at least 15 characters, got {_show(title)}", "title")
+        add(ERROR, f"title must be at least 15 characters, got {show(title)}", "title")
     elif title != title.strip():
         add(WARNING, "title starts or ends with white space", "title")
     description = document.get("description")
     if not isinstance(description, str) or len(description) < 50:
         add(
             ERROR,
-            f"the schema description must be at least 50 characters, got {_show(description)}",
+            f"the schema description must be at least 50 characters, got {show(description)}",
             "description",
         )
     if "modelTags" not in document:
         add(ERROR, "modelTags is missing (a string; it may be empty)", "modelTags")
     elif not isinstance(document["modelTags"], str):
-        add(ERROR, f"modelTags must be a string, got {_show(document['modelTags'])}", "modelTags")
+        add(ERROR, f"modelTags must be a string, got {show(document['modelTags'])}", "modelTags")
     elif not document["modelTags"].strip():
         add(WARNING, "modelTags is empty", "modelTags")
     if "derivedFrom" not in document:
@@ -704,7 +703,7 @@ def _check_metadata(schema: _Schema, model: str, out: _Collector) -> None:
     if "license" not in document:
         add(WARNING, "license is missing: the URL of the model's LICENSE.md", "license")
     if document.get("type") != "object":
-        add(ERROR, f"the schema's type must be 'object', got {_show(document.get('type'))}", "type")
+        add(ERROR, f"the schema's type must be 'object', got {show(document.get('type'))}", "type")
     required = document.get("required")
     if not isinstance(required, list):
         add(ERROR, "required is missing: an array holding at least 'id' and 'type'", "required")
@@ -735,7 +734,7 @@ def _check_type_property(schema: _Schema, model: str, out: _Collector) -> None:
     for path, node in places:
         enum = node.get("enum") if isinstance(node, dict) else None
         if enum != [model]:
-            message = f'the "type" property should be {{"enum": ["{model}"]}}, got enum {_show(enum)}'
+            message = f'the "type" property should be {{"enum": ["{model}"]}}, got enum {show(enum)}'
             out.add("sdm.schema-metadata", WARNING, message, schema.file.name, path, locate=schema.locate)
 
 
@@ -941,7 +940,7 @@ def _check_id_and_type(example: _Example, model: str, schema: _Schema | None, ou
                 example.add(
                     out,
                     ERROR,
-                    f"{member} must be a string, got {_show(value[member])}",
+                    f"{member} must be a string, got {show(value[member])}",
                     (member,),
                 )
             continue
@@ -986,7 +985,7 @@ def _check_context(example: _Example, out: _Collector) -> None:
     for index, entry in enumerate(entries):
         if isinstance(entry, str) and not forms.is_absolute_uri(entry):
             where = ("@context", index) if isinstance(context, list) else ("@context",)
-            example.add(out, ERROR, f"a context URL must be absolute, got {_show(entry)}", where)
+            example.add(out, ERROR, f"a context URL must be absolute, got {show(entry)}", where)
 
 
 def _schema_errors(validator: Any, instance: Any) -> Iterator[tuple[PathTuple, str]]:
@@ -1009,7 +1008,7 @@ def _check_key_values(
     if linked_data:
         _check_context(example, out)
         if "id" in value and not forms.is_absolute_uri(value["id"]):
-            shown = _show(value["id"])
+            shown = show(value["id"])
             message = f"an NGSI-LD id must be an absolute URI such as urn:ngsi-ld:{model}:001, got {shown}"
             example.add(out, ERROR, message, ("id",))
     else:
@@ -1342,7 +1341,7 @@ def _check_model_folder(
             message = "an example is one entity, not a notification: write the entity of its data alone"
             example.add(out, ERROR, message)
         elif not isinstance(value, dict):
-            example.add(out, ERROR, f"an example is one entity, a JSON object, got {_type_name(value)}")
+            example.add(out, ERROR, f"an example is one entity, a JSON object, got {type_name(value)}")
         else:
             _check_example(example, name, schema, validator, model, out)
     return schema
@@ -1409,7 +1408,7 @@ def _check_notes_context(file: _JsonFile, out: _Collector) -> None:
         return
     for term, iri in context.items():
         if not (isinstance(iri, str) and re.match(r"[A-Za-z][A-Za-z0-9+.\-]*://", iri)):
-            message = f"term {term!r} must map to an absolute IRI (no compact IRI), got {_show(iri)}"
+            message = f"term {term!r} must map to an absolute IRI (no compact IRI), got {show(iri)}"
             out.add("sdm.subject-files", ERROR, message, file.name, ("@context", term), locate=entity.locate)
 
 

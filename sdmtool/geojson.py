@@ -10,11 +10,11 @@ it starts (3.1.6); the arrays of Multi* geometries, Polygons and GeometryCollect
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from sdmtool import ngsild
+from sdmtool.describe import show
 
 PathTuple = tuple[str | int, ...]
 Problem = tuple[PathTuple, str]
@@ -23,27 +23,19 @@ Problem = tuple[PathTuple, str]
 COORDINATE_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _position(value: Any) -> Problem | None:
     if not isinstance(value, list) or not 2 <= len(value) <= 3 or not all(map(_is_number, value)):
-        return (), f"a position is an array of 2 or 3 numbers [longitude, latitude], got {_show(value)}"
+        return (), f"a position is an array of 2 or 3 numbers [longitude, latitude], got {show(value)}"
     return None
 
 
 def _positions(value: Any, minimum: int, what: str) -> Problem | None:
     if not isinstance(value, list) or len(value) < minimum:
-        return (), f"{what} is an array of at least {minimum} positions, got {_show(value)}"
+        return (), f"{what} is an array of at least {minimum} positions, got {show(value)}"
     for index, position in enumerate(value):
         problem = _position(position)
         if problem:
@@ -66,7 +58,7 @@ def _ring(value: Any) -> Problem | None:
 
 def _each(value: Any, check: Callable[[Any], Problem | None], what: str) -> Problem | None:
     if not isinstance(value, list) or not value:
-        return (), f"{what} is a non-empty array, got {_show(value)}"
+        return (), f"{what} is a non-empty array, got {show(value)}"
     for index, item in enumerate(value):
         problem = check(item)
         if problem:
@@ -96,11 +88,11 @@ def coordinates_problem(geometry: str, coordinates: Any) -> Problem | None:
 def geometry_problem(value: Any) -> Problem | None:
     """How ``value`` is no GeoJSON geometry (RFC 7946, 3.1), with the path inside it; None when it is one."""
     if not isinstance(value, dict):
-        return (), f"a GeoJSON geometry is an object with a type and coordinates, got {_show(value)}"
+        return (), f"a GeoJSON geometry is an object with a type and coordinates, got {show(value)}"
     kind = value.get("type")
     if kind not in ngsild.GEOJSON_GEOMETRY_TYPES:
         kinds = ", ".join([*COORDINATE_GEOMETRIES, "GeometryCollection"])
-        return ("type",), f"the type of a GeoJSON geometry is one of {kinds}; got {_show(kind)}"
+        return ("type",), f"the type of a GeoJSON geometry is one of {kinds}; got {show(kind)}"
     if kind == "GeometryCollection":
         if "geometries" not in value:
             return (), "a GeometryCollection has geometries"
@@ -128,10 +120,10 @@ def geojson_problem(value: Any) -> Problem | None:
     if kind == "FeatureCollection":
         features = value.get("features")
         if not isinstance(features, list):
-            return (), f"a FeatureCollection has an array of features, got {_show(features)}"
+            return (), f"a FeatureCollection has an array of features, got {show(features)}"
         for index, feature in enumerate(features):
             if not isinstance(feature, dict) or feature.get("type") != "Feature":
-                return ("features", index), f"a feature is a GeoJSON Feature, got {_show(feature)}"
+                return ("features", index), f"a feature is a GeoJSON Feature, got {show(feature)}"
             problem = geojson_problem(feature)
             if problem is not None:
                 return ("features", index, *problem[0]), problem[1]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdmtool import forms, reader, schemas
+from sdmtool.describe import show
 from sdmtool.findings import ERROR, WARNING, Finding, Severity
 from sdmtool.query import parse_query
 from sdmtool.subscription_checks import query_syntax_problem
@@ -214,10 +214,6 @@ def _types(entity: Mapping[str, Any]) -> tuple[str, ...]:
     value = entity.get("type")
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     return tuple(dict.fromkeys(_compact_type(name) for name in names if isinstance(name, str)))
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _names(values: Iterable[str]) -> str:
@@ -430,7 +426,7 @@ class _Linter:
             if order is None:
                 message = (
                     f"{processing.label} uses MLModel {model.id} version {version}, and MLModel {other.id} "
-                    f"has the same name {_show(name)} and version {other_version}: the two versions cannot "
+                    f"has the same name {show(name)} and version {other_version}: the two versions cannot "
                     "be ordered, so which one is newer is unknown"
                 )
                 self.report(WARNING, "lint.model.unordered", message, processing, ("refMLModel",))
@@ -443,7 +439,7 @@ class _Linter:
                     latest, latest_version = other, other_version
             message = (
                 f"{processing.label} uses MLModel {model.id} version {version}, older than MLModel "
-                f"{latest.id} version {latest_version} with the same name {_show(name)}: point refMLModel "
+                f"{latest.id} version {latest_version} with the same name {show(name)}: point refMLModel "
                 "at the newer model, or remove the old one"
             )
             self.report(WARNING, "lint.model.outdated", message, processing, ("refMLModel",))
@@ -460,7 +456,7 @@ class _Linter:
             entity_type = _compact_type(selector["type"])
             selected.append(entity_type)
             if entity_type not in known:
-                written = _show(selector["type"])
+                written = show(selector["type"], limit=None)
                 message = (
                     f"entities[{position}].type of SubscriptionQuery {query.id} is {written}, a type without "
                     f"a bundled schema{_did_you_mean(entity_type, known)}: its attributes cannot be checked"
@@ -640,7 +636,7 @@ class _Job:
             f"notification loop: SubscriptionQuery {self.query.id} has no watchedAttributes, so every "
             f"attribute change notifies, the model's write-back included: {self.chain(target, names)}; "
             f"sdm-runtime watches the model inputs ({inputs}) instead, but a subscription made from this "
-            f"query as it is loops: add watchedAttributes {_show(self.inputs)}"
+            f"query as it is loops: add watchedAttributes {show(self.inputs, limit=None)}"
         )
         self.linter.report(WARNING, "lint.loop", message, self.query, ("watchedAttributes",))
 
@@ -735,7 +731,7 @@ def _skipped(
     elif isinstance(value, dict):
         what = "an entity without a string id"
     else:
-        what = f"not an entity: {_show(value)}"
+        what = f"not an entity: {show(value)}"
     line, column = locate((), None) if locate else (None, None)
     return Finding(
         WARNING,

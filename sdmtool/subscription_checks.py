@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sdmtool import forms, geojson, reader, schemas
+from sdmtool.describe import show
 from sdmtool.findings import ERROR, WARNING, Severity
 from sdmtool.query import QuerySyntaxError, compile_pattern, parse_query
 
@@ -210,14 +211,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 _TYPE_NAMES = {
     bool: "a boolean",
     int: "a number",
@@ -295,7 +288,7 @@ class _Checker:
         if isinstance(value, kind):
             return True
         self.report(
-            ERROR, "subscription.type", f"must be {expected}, got {_type_name(value)} {_show(value)}", path
+            ERROR, "subscription.type", f"must be {expected}, got {_type_name(value)} {show(value)}", path
         )
         return False
 
@@ -311,16 +304,16 @@ class _Checker:
         if isinstance(value, str) and _looks_numeric(value):
             message = (
                 f"must be a number greater than 0 ({unit}), not a string: remove the quotes around "
-                f"{_show(value)}"
+                f"{show(value)}"
             )
         else:
-            message = f"must be a number greater than 0 ({unit}), got {_show(value)}"
+            message = f"must be a number greater than 0 ({unit}), got {show(value)}"
         self.report(ERROR, "subscription.number", message, path)
 
     def uri(self, value: Any, path: PathTuple, what: str) -> bool:
         if forms.is_absolute_uri(value):
             return True
-        message = f"{what} must be an absolute URI with a scheme, got {_show(value)}"
+        message = f"{what} must be an absolute URI with a scheme, got {show(value)}"
         self.report(ERROR, "subscription.uri", message, path)
         return False
 
@@ -330,7 +323,7 @@ class _Checker:
             return
         hint = _did_you_mean(value, options) if isinstance(value, str) else ""
         shown = ", ".join(options)
-        self.report(ERROR, "subscription.enum", f"must be one of {shown}; got {_show(value)}{hint}", path)
+        self.report(ERROR, "subscription.enum", f"must be one of {shown}; got {show(value)}{hint}", path)
 
     def string_array(self, value: Any, path: PathTuple, what: str) -> list[str]:
         """A non-empty array of non-empty strings; the strings found (for further rules)."""
@@ -349,7 +342,7 @@ class _Checker:
         found = []
         for index, item in enumerate(value):
             if not isinstance(item, str) or not item:
-                message = f"an item of {what} must be a non-empty string, got {_show(item)}"
+                message = f"an item of {what} must be a non-empty string, got {show(item)}"
                 self.report(ERROR, "subscription.type", message, (*path, index))
             else:
                 found.append(item)
@@ -429,7 +422,7 @@ class _Checker:
             where = (*path, index)
             if not isinstance(selector, Mapping):
                 message = (
-                    f'an entity selector must be an object such as {{"type": "T"}}, got {_show(selector)}'
+                    f'an entity selector must be an object such as {{"type": "T"}}, got {show(selector)}'
                 )
                 self.report(ERROR, "subscription.type", message, where)
                 continue
@@ -483,7 +476,7 @@ class _Checker:
         if not isinstance(value, str) or not schemas.format_checker().conforms(value, "date-time"):
             message = (
                 "expiresAt must be an RFC 3339 date-time with a time zone, e.g. 2030-01-01T00:00:00Z, "
-                f"got {_show(value)}"
+                f"got {show(value)}"
             )
             self.report(ERROR, "subscription.date-time", message, ("expiresAt",))
             return
@@ -516,7 +509,7 @@ class _Checker:
             geometry = value["geometry"]
             if geometry not in _GEOMETRIES:
                 hint = _did_you_mean(geometry, _GEOMETRIES) if isinstance(geometry, str) else ""
-                message = f"geometry must be one of {', '.join(_GEOMETRIES)}; got {_show(geometry)}{hint}"
+                message = f"geometry must be one of {', '.join(_GEOMETRIES)}; got {show(geometry)}{hint}"
                 self.report(ERROR, "subscription.geoq", message, (*path, "geometry"))
                 geometry = None
         if self.present(value, "coordinates", path, required=True):
@@ -526,7 +519,7 @@ class _Checker:
                 try:
                     coordinates = json.loads(coordinates)
                 except ValueError:
-                    shown = _show(coordinates)
+                    shown = show(coordinates)
                     message = f"coordinates must be a GeoJSON coordinates array, got the string {shown}"
                     self.report(ERROR, "subscription.geoq", message, (*path, "coordinates"))
                     coordinates = None
@@ -545,7 +538,7 @@ class _Checker:
                     )
                 message = (
                     "georel must be equals, disjoint, intersects, within, contains, overlaps, "
-                    f"near;maxDistance==<m> or near;minDistance==<m>; got {_show(georel)}{hint}"
+                    f"near;maxDistance==<m> or near;minDistance==<m>; got {show(georel)}{hint}"
                 )
                 self.report(ERROR, "subscription.geoq", message, (*path, "georel"))
         geoproperty_path = (*path, "geoproperty")
@@ -558,7 +551,7 @@ class _Checker:
 
     def coordinates(self, geometry: str | None, coordinates: Any, path: PathTuple, from_text: bool) -> None:
         if not isinstance(coordinates, list) or not coordinates:
-            message = f"coordinates must be a non-empty GeoJSON coordinates array, got {_show(coordinates)}"
+            message = f"coordinates must be a non-empty GeoJSON coordinates array, got {show(coordinates)}"
             self.report(ERROR, "subscription.geoq", message, path)
             return
         if geometry is None:
@@ -621,7 +614,7 @@ class _Checker:
                 self.report(
                     ERROR,
                     "subscription.number",
-                    f"joinLevel must be an integer >= 1, got {_show(level)}",
+                    f"joinLevel must be an integer >= 1, got {show(level)}",
                     (*path, "joinLevel"),
                 )
         if self.present(value, "endpoint", path, required=self.full):
@@ -643,7 +636,7 @@ class _Checker:
             scheme = value["uri"].split(":", 1)[0].lower()
             if scheme not in _NOTIFICATION_SCHEMES:
                 message = (
-                    f"brokers notify over http(s) or mqtt(s), not {scheme}: {_show(value['uri'])} cannot "
+                    f"brokers notify over http(s) or mqtt(s), not {scheme}: {show(value['uri'])} cannot "
                     "receive notifications"
                 )
                 self.report(WARNING, "subscription.uri", message, (*path, "uri"))
@@ -660,7 +653,7 @@ class _Checker:
         example = '[{"key": "X-Header", "value": "text"}]'
         if isinstance(value, Mapping):
             pairs = [{"key": key, "value": text} for key, text in value.items()]
-            shown = _show(pairs, 100) if pairs else example
+            shown = show(pairs, 100) if pairs else example
             message = f"{what} must be an array of key/value pairs, not an object: write {shown}"
             self.report(ERROR, "subscription.key-value", message, path)
             return
@@ -675,7 +668,7 @@ class _Checker:
         for index, pair in enumerate(value):
             where = (*path, index)
             if not isinstance(pair, Mapping):
-                message = f'an item of {what} must be an object {{"key": …, "value": …}}, got {_show(pair)}'
+                message = f'an item of {what} must be an object {{"key": …, "value": …}}, got {show(pair)}'
                 self.report(ERROR, "subscription.key-value", message, where)
                 continue
             for member in ("key", "value"):
@@ -684,7 +677,7 @@ class _Checker:
                     self.report(ERROR, "subscription.key-value", message, (*where, member))
                 elif not isinstance(pair[member], str):
                     message = (
-                        f"{member} must be a string, got {_type_name(pair[member])} {_show(pair[member])}"
+                        f"{member} must be a string, got {_type_name(pair[member])} {show(pair[member])}"
                     )
                     self.report(ERROR, "subscription.key-value", message, (*where, member))
             if isinstance(pair.get("key"), str) and not pair["key"]:

@@ -8,7 +8,6 @@ against the JSON Schema. Each schema error is mapped back to the member the user
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -22,6 +21,7 @@ from referencing.exceptions import Unresolvable
 
 from sdmtool import forms, geojson, ngsild, payload_rules, reader, schemas, subscription_checks
 from sdmtool.catalog import BUNDLED, RECURSIVE_REF, UNRESOLVED_REF, Catalog, load_catalog, parse_ref_map
+from sdmtool.describe import JSON_TYPE_NAMES, json_type, show, type_name
 from sdmtool.findings import (
     CATEGORY_ENTITY,
     CATEGORY_INPUT,
@@ -56,15 +56,6 @@ _NGSIV2_VALUE_TYPES = {
     "None": {"null"},
 }
 
-_JSON_TYPE_NAMES = {
-    "string": "a string",
-    "number": "a number",
-    "integer": "an integer",
-    "boolean": "a boolean (true or false)",
-    "object": "an object",
-    "array": "an array",
-    "null": "null",
-}
 _FORMAT_HINTS = {
     "date-time": "an RFC 3339 date-time with a time zone, e.g. 2026-11-20T09:30:00Z",
     "uri": "an absolute URI with a scheme, e.g. urn:ngsi-ld:MLModel:001 or https://example.org/x",
@@ -87,63 +78,26 @@ class Problem:
 # --- describing values and JSON Schema errors --------------------------------------------------------
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return f"Python {type(value).__name__}"  # no JSON type (the Python API): never taken for one
-
-
-def _type_name(value: Any) -> str:
-    """What a value is, for a message: "a string", "null", or "a Python set" for what JSON cannot hold."""
-    got = _json_type(value)
-    return _JSON_TYPE_NAMES.get(got) or f"a {got}"
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """A JSON rendering of a value, short enough for a one-line message; never raises."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):
-        # Not JSON (the Python API), too deep, or an integer too long to print: no rendering at all.
-        try:
-            text = repr(value)
-        except (ValueError, RecursionError):
-            text = f"<{_type_name(value)}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _expected(types: Any) -> str:
     names = [types] if isinstance(types, str) else list(types)
-    return " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
+    return " or ".join(JSON_TYPE_NAMES.get(name, name) for name in names)
 
 
 def _type_message(expected: Any, instance: Any) -> str:
     names = [expected] if isinstance(expected, str) else list(expected)
-    got = _json_type(instance)
+    got = json_type(instance)
     if "string" in names and got in {"integer", "number", "boolean"}:
-        literal = _show(instance)
+        literal = show(instance)
         if names == ["string"]:
             return f'must be a string: quote it, write "{literal}" instead of {literal}'
         return f'must be {_expected(names)}, got {literal}: to give a string, quote it: "{literal}"'
     if "integer" in names and got == "number" and float(instance).is_integer():
-        return f"must be an integer: write {int(instance)} instead of {_show(instance)}"
+        return f"must be an integer: write {int(instance)} instead of {show(instance)}"
     if got == "string" and {"number", "integer"} & set(names):
-        return f"must be {_expected(names)}, not a string: remove the quotes around {_show(instance)}"
+        return f"must be {_expected(names)}, not a string: remove the quotes around {show(instance)}"
     if got == "null":
         return f"must be {_expected(names)}, got null"
-    return f"must be {_expected(names)}, got {_JSON_TYPE_NAMES.get(got, got)} {_show(instance)}"
+    return f"must be {_expected(names)}, got {JSON_TYPE_NAMES.get(got, got)} {show(instance)}"
 
 
 def _leaf_message(error: ValidationError) -> str:
@@ -152,20 +106,20 @@ def _leaf_message(error: ValidationError) -> str:
     if keyword == "type":
         return _type_message(expected, instance)
     if keyword == "enum":
-        options = ", ".join(_show(option) for option in expected)
+        options = ", ".join(show(option) for option in expected)
         if len(expected) == 1:
-            return f"must be {options}, got {_show(instance)}"
-        return f"must be one of {options}; got {_show(instance)}"
+            return f"must be {options}, got {show(instance)}"
+        return f"must be one of {options}; got {show(instance)}"
     if keyword == "const":
-        return f"must be {_show(expected)}, got {_show(instance)}"
+        return f"must be {show(expected)}, got {show(instance)}"
     if keyword == "format":
         hint = _FORMAT_HINTS.get(expected, f"a valid {expected}")
-        return f"{_show(instance)} is not {hint}"
+        return f"{show(instance)} is not {hint}"
     if keyword == "pattern":
-        return f"{_show(instance)} does not match the pattern {expected}"
+        return f"{show(instance)} does not match the pattern {expected}"
     if keyword in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
         relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
-        return f"must be {relation[keyword]} {expected}, got {_show(instance)}"
+        return f"must be {relation[keyword]} {expected}, got {show(instance)}"
     if keyword == "minLength":
         if expected == 1:
             return "must not be empty"
@@ -265,7 +219,7 @@ def _check_uri(value: Any, path: PathTuple, what: str) -> Iterator[Problem]:
         yield Problem(
             ERROR,
             "ngsi-ld.object",
-            f"{what} must be an absolute URI such as urn:ngsi-ld:<Type>:<id>, got {_show(value)}",
+            f"{what} must be an absolute URI such as urn:ngsi-ld:<Type>:<id>, got {show(value)}",
             path,
         )
 
@@ -276,12 +230,12 @@ def _article(word: str) -> str:
 
 def _check_language_map(language_map: Any, path: PathTuple) -> Iterator[Problem]:
     if not isinstance(language_map, dict):
-        message = f"languageMap must map language tags to strings, got {_type_name(language_map)}"
+        message = f"languageMap must map language tags to strings, got {type_name(language_map)}"
         yield Problem(ERROR, "ngsi-ld.attribute", message, path)
         return
     for tag, text in language_map.items():
         if not (isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))):
-            message = f"the text for language {tag!r} must be a string, got {_show(text)}"
+            message = f"the text for language {tag!r} must be a string, got {show(text)}"
             yield Problem(ERROR, "ngsi-ld.attribute", message, (*path, tag))
 
 
@@ -314,7 +268,7 @@ def _check_instance(
             ERROR,
             "ngsi-ld.attribute",
             f"in normalized form an attribute is an object such as "
-            f'{{"type": "Property", "value": ...}}, got {_type_name(instance)}',
+            f'{{"type": "Property", "value": ...}}, got {type_name(instance)}',
             path,
         )
         return
@@ -329,7 +283,7 @@ def _check_instance(
         yield Problem(
             ERROR,
             "ngsi-ld.attribute",
-            f"unknown attribute type {_show(kind)}{hint}: use {kinds}",
+            f"unknown attribute type {show(kind)}{hint}: use {kinds}",
             (*path, "type"),
         )
         return
@@ -369,7 +323,7 @@ def _check_instance(
         dataset_id = instance["datasetId"]
         # One URI per instance (clause 4.5.5), unlike the object of a Relationship.
         if isinstance(dataset_id, list):
-            message = f"datasetId must be one absolute URI, not a list: got {_show(dataset_id)}"
+            message = f"datasetId must be one absolute URI, not a list: got {show(dataset_id)}"
             yield Problem(ERROR, "ngsi-ld.object", message, (*path, "datasetId"))
         else:
             yield from _check_uri(dataset_id, (*path, "datasetId"), "datasetId")
@@ -423,7 +377,7 @@ def _check_ngsild_id(entity: Mapping[str, Any], entity_type: str | None) -> Iter
             ERROR,
             "ngsi-ld.id",
             f"an NGSI-LD entity id must be an absolute URI such as urn:ngsi-ld:{entity_type or 'Type'}:001, "
-            f"got {_show(entity['id'])}",
+            f"got {show(entity['id'])}",
             ("id",),
         )
 
@@ -487,12 +441,12 @@ def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
             continue
         if forms.is_ngsiv2_attribute(member):
             allowed = _NGSIV2_VALUE_TYPES.get(member["type"])
-            got = _json_type(member["value"])
+            got = json_type(member["value"])
             if allowed is not None and got not in allowed:
                 yield Problem(
                     ERROR,
                     "ngsiv2.type",
-                    f"an NGSI-v2 {member['type']} attribute cannot hold {_JSON_TYPE_NAMES.get(got, got)}",
+                    f"an NGSI-v2 {member['type']} attribute cannot hold {JSON_TYPE_NAMES.get(got, got)}",
                     (name, "type"),
                 )
             if "metadata" in member:
@@ -500,13 +454,13 @@ def _check_ngsiv2(entity: Mapping[str, Any]) -> Iterator[Problem]:
             continue
         # Say what is wrong with it, where it is wrong.
         if not isinstance(member, dict):
-            yield Problem(ERROR, "ngsiv2.attribute", f"{shape}, got {_type_name(member)}", (name,))
+            yield Problem(ERROR, "ngsiv2.attribute", f"{shape}, got {type_name(member)}", (name,))
             continue
         kind = member.get("type")
         if "type" not in member:
             yield Problem(ERROR, "ngsiv2.attribute", f"missing 'type': {shape}", (name,))
         elif not isinstance(kind, str):
-            message = f"the type of an attribute must be a string such as Text or Number, got {_show(kind)}"
+            message = f"the type of an attribute must be a string such as Text or Number, got {show(kind)}"
             yield Problem(ERROR, "ngsiv2.attribute", message, (name, "type"))
         elif kind in forms.ATTRIBUTE_KINDS:
             message = f"{kind} is an NGSI-LD attribute type: NGSI-v2 uses Text, Number, URI, DateTime, ..."
@@ -527,14 +481,14 @@ def _check_ngsiv2_metadata(metadata: Any, path: PathTuple) -> Iterator[Problem]:
     for name, item in metadata.items():
         where = (*path, name)
         if not isinstance(item, dict):
-            message = f'a metadata item is {{"type": …, "value": …}}, got {_type_name(item)}'
+            message = f'a metadata item is {{"type": …, "value": …}}, got {type_name(item)}'
             yield Problem(ERROR, "ngsiv2.metadata", message, where)
             continue
         if "value" not in item:
             message = 'missing \'value\': a metadata item is {"type": …, "value": …}'
             yield Problem(ERROR, "ngsiv2.metadata", message, where)
         if "type" in item and not isinstance(item["type"], str):
-            got = _show(item["type"])
+            got = show(item["type"])
             message = f"the type of a metadata item must be a string such as Text or DateTime, got {got}"
             yield Problem(ERROR, "ngsiv2.metadata", message, (*where, "type"))
         for extra in item:
@@ -572,14 +526,14 @@ def _non_json(entity: Any) -> list[Problem]:
             children = node.items() if isinstance(node, dict) else enumerate(node)
             for key, child in children:
                 if isinstance(node, dict) and not isinstance(key, str):
-                    message = f"member names must be strings in JSON, got {_type_name(key)} {key!r}"
+                    message = f"member names must be strings in JSON, got {type_name(key)} {key!r}"
                     problems.append(Problem(ERROR, "json.key", message, (*path, key)))
                 stack.append(((*path, key), child, depth + 1))
         elif isinstance(node, int) and not isinstance(node, bool) and _too_long(node):
             message = f"integer too long: more than {sys.get_int_max_str_digits()} digits"
             problems.append(Problem(ERROR, "json.number", message, path))
         elif not (node is None or isinstance(node, str | int | float)):
-            message = f"{_type_name(node)} is not a JSON value"
+            message = f"{type_name(node)} is not a JSON value"
             if isinstance(node, tuple | set | frozenset):
                 message += " (use a list)"
             problems.append(Problem(ERROR, "json.value", message, path))
@@ -611,7 +565,7 @@ def _checked_types(entity: Mapping[str, Any], catalog: Catalog = BUNDLED) -> tup
     if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
         message = (
             "the entity type must be a string, or in NGSI-LD a non-empty array of strings, "
-            f"got {_show(entity_type)}"
+            f"got {show(entity_type)}"
         )
         return [Problem(ERROR, "entity.type", message, ("type",))], []
     # NGSI-LD lets an entity have several types: it is checked against each one that has a schema.
@@ -757,7 +711,7 @@ def check_entity(
     :meth:`sdmtool.fast.Gate.unproven_members`): present, so never "missing".
     """
     if not isinstance(entity, dict):
-        got = _type_name(entity)
+        got = type_name(entity)
         return [Problem(ERROR, "entity.not-object", f"an entity must be a JSON object, got {got}", ())], None
     if "$schema" in entity and "id" not in entity:
         # `sdmtool validate schemas/` meets the schemas beside the examples: not entities, not errors.
