@@ -16,6 +16,7 @@ the file (``WeatherObserved/schema.json``). A user schema for a bundled type rep
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -27,7 +28,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource, PointerToNowhere, Unresolvable
+from referencing.exceptions import NoSuchAnchor, NoSuchResource, PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from sdmtool import reader, schemas
@@ -39,8 +40,11 @@ INVALID_SCHEMA = "schema.invalid-schema"
 UNRESOLVED_REF = "schema.unresolved-ref"
 RECURSIVE_REF = "schema.recursive-ref"
 DUPLICATE_TYPE = "schema.duplicate-type"
+DUPLICATE_ID = "schema.duplicate-id"
 NO_SCHEMA = "input.no-schema"
 SCHEMA_FILE = "schema.json"
+# A $dynamicRef with no $dynamicAnchor in scope resolves as a $ref (2020-12 section 8.2.3.2): both must.
+_REFERENCES = ("$ref", "$dynamicRef")
 # Keywords whose values are data, not schemas: a "$ref" member in them is no reference.
 _DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default"})
 
@@ -253,15 +257,17 @@ class _Retriever:
 
 
 def _refs(contents: Any, base: str) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
-    """(path of the $ref member, the reference, the base URI it is relative to) in one document."""
+    """(path of the $ref or $dynamicRef member, the reference, the base URI it is relative to) in one
+    document."""
     stack: list[tuple[tuple[str | int, ...], Any, str]] = [((), contents, base)]
     while stack:
         path, node, node_base = stack.pop()
         if isinstance(node, dict):
             if path and isinstance(node.get("$id"), str):
                 node_base = urljoin(node_base, node["$id"])
-            if isinstance(node.get("$ref"), str):
-                yield (*path, "$ref"), node["$ref"], node_base
+            for keyword in _REFERENCES:
+                if isinstance(node.get(keyword), str):
+                    yield (*path, keyword), node[keyword], node_base
             stack.extend(
                 ((*path, key), value, node_base) for key, value in node.items() if key not in _DATA_KEYWORDS
             )
@@ -451,10 +457,12 @@ def _unresolved_ref_findings(
         document, ref, target = unresolved.document, unresolved.ref, unresolved.target
         if isinstance(unresolved.error, PointerToNowhere):
             reason = f"{target or document.uri} has nothing at #{urldefrag(ref).fragment}"
+        elif isinstance(unresolved.error, NoSuchAnchor):
+            reason = f"{target or document.uri} has no anchor {urldefrag(ref).fragment!r}"
         else:
             reason = retriever.why.get(target, "it cannot be resolved offline")
         line, column = document.locate(unresolved.path)
-        message = f"unresolved $ref {ref!r}: {reason}"
+        message = f"unresolved {unresolved.path[-1]} {ref!r}: {reason}"
         if document is not root:
             message += f" (needed by {root.file})"
         message += f"; no {entity_type} entity is checked against this schema"
@@ -503,30 +511,49 @@ def load_catalog(
 ) -> Catalog:
     """The bundled schemas plus those under ``schema_paths``; problems found are in ``Catalog.problems``."""
     problems: list[Finding] = []
-    documents: list[tuple[str, SchemaDocument]] = []
     supporting: list[SchemaDocument] = []
+    # (type, document, why it cannot be used): an unusable schema of a known type leaves that type unchecked,
+    # rather than checked against the bundled schema it was meant to replace, or reported as unknown.
+    documents: list[tuple[str, SchemaDocument, list[Finding]]] = []
+
+    def unusable(entity_type: str | None, path: Path, contents: Any, problem: Finding) -> None:
+        if entity_type is None:
+            problems.append(problem)
+            return
+        message = f"{problem.message}; no {entity_type} entity is checked against this schema"
+        finding = dataclasses.replace(problem, message=message)
+        uri = path.resolve().as_uri()
+        documents.append((entity_type, SchemaDocument(uri, contents, str(path)), [finding]))
+
+    read_files: set[Path] = set()  # a file named twice (a folder and a file in it) is read once
     for given in schema_paths:
         found_before = len(problems) + len(documents) + len(supporting)
+        repeated = False
         for path, named in _schema_files(Path(given)):
+            if path.resolve() in read_files:
+                repeated = True
+                continue
+            read_files.add(path.resolve())
             loaded = _strict_json(path)
             if isinstance(loaded, Finding):
                 if named:
-                    problems.append(loaded)
+                    # A schema.json in a <Type>/ folder names its type even when it cannot be read.
+                    unusable(entity_type_of({}, path), path, {}, loaded)
                 continue
             contents, locate = loaded
             if not named and not (isinstance(contents, dict) and "$schema" in contents):
                 continue  # an example or another JSON file in the folder: not a schema
             if not isinstance(contents, dict):
                 message = "not a valid JSON Schema: a schema is a JSON object"
-                problems.append(_whole_file_problem(path, message))
+                unusable(entity_type_of({}, path), path, {}, _whole_file_problem(path, message))
                 continue
             uri = contents.get("$id") if isinstance(contents.get("$id"), str) else path.resolve().as_uri()
             document = SchemaDocument(urldefrag(uri).url, contents, str(path), locate)
+            entity_type = entity_type_of(contents, path)
             problem = _meta_schema_problem(document)
             if problem is not None:
-                problems.append(problem)
+                unusable(entity_type, path, contents, problem)
                 continue
-            entity_type = entity_type_of(contents, path)
             if entity_type is None and not named:
                 # Shared definitions beside the models (a common-schema.json): a $ref target, no model.
                 supporting.append(document)
@@ -538,22 +565,27 @@ def load_catalog(
                 )
                 problems.append(_whole_file_problem(path, message))
                 continue
-            documents.append((entity_type, document))
-        if Path(given).is_dir() and len(problems) + len(documents) + len(supporting) == found_before:
+            documents.append((entity_type, document, []))
+        found = repeated or len(problems) + len(documents) + len(supporting) > found_before
+        if Path(given).is_dir() and not found:
             # A mistyped folder would otherwise validate against the bundled schemas alone, in silence.
             message = "no JSON Schema in this folder (a schema.json, or a *.json that declares $schema)"
             problems.append(Finding(ERROR, NO_SCHEMA, message, file=str(given), category=CATEGORY_INPUT))
+    documents, supporting, id_problems = _distinct_ids(documents, supporting)
+    problems.extend(id_problems)
     retriever = _Retriever(ref_map or {})
     bundled = schemas.registry()
+    # A --ref-map prefix is where the user says those documents are: it wins over a bundled copy.
+    kept = [uri for uri in bundled if retriever.local_path(uri) is None]
     registry: Registry = Registry(retrieve=retriever).with_resources(  # type: ignore[call-arg]
-        [(uri, bundled[uri]) for uri in bundled]
+        [(uri, bundled[uri]) for uri in kept]
         + [
             (document.uri, Resource.from_contents(document.contents, default_specification=DRAFT202012))
-            for document in [*supporting, *(document for _, document in documents)]
+            for document in [*supporting, *(document for _, document, why in documents if not why)]
         ]
     )
     user_schemas: dict[str, UserSchema] = {}
-    for entity_type, document in documents:
+    for entity_type, document, why in documents:
         if entity_type in user_schemas:
             message = (
                 f"a second schema for {entity_type!r}: {user_schemas[entity_type].document.file} is used, "
@@ -563,10 +595,10 @@ def load_catalog(
                 Finding(WARNING, DUPLICATE_TYPE, message, file=document.file, category=CATEGORY_SCHEMA)
             )
             continue
-        unusable = _unresolved_ref_findings(document, registry, retriever, entity_type)
-        if not unusable:
-            unusable = _ref_loop_findings(document, registry, entity_type)
-        user_schemas[entity_type] = UserSchema(entity_type, document, unusable)
+        unusable_because = why or _unresolved_ref_findings(document, registry, retriever, entity_type)
+        if not unusable_because:
+            unusable_because = _ref_loop_findings(document, registry, entity_type)
+        user_schemas[entity_type] = UserSchema(entity_type, document, unusable_because)
         problems.extend(user_schemas[entity_type].unresolved)
     # Everything retrieved while checking goes into the registry the validators use: no lookup repeats.
     registry = registry.with_resources(
@@ -574,3 +606,48 @@ def load_catalog(
         for uri, document in retriever.documents.items()
     )
     return Catalog(list(user_schemas.values()), registry, problems)
+
+
+def _with_base(document: SchemaDocument) -> SchemaDocument:
+    """The document with its URI written as its ``$id``: the base its relative ``$ref``s resolve against,
+    for the validator as for the up-front check (a schema without ``$id`` is known by its file URI)."""
+    if document.contents.get("$id") == document.uri:
+        return document
+    return dataclasses.replace(document, contents={**document.contents, "$id": document.uri})
+
+
+def _distinct_ids(
+    documents: list[tuple[str, SchemaDocument, list[Finding]]], supporting: list[SchemaDocument]
+) -> tuple[list[tuple[str, SchemaDocument, list[Finding]]], list[SchemaDocument], list[Finding]]:
+    """Every usable document under a URI of its own. A document whose ``$id`` another one given before it
+    already has is known by its file URI instead (its own ``$ref``s still resolve inside it), with a
+    warning: a ``$ref`` to that ``$id`` reaches the first one only."""
+    first_file: dict[str, str] = {}
+    problems: list[Finding] = []
+
+    def distinct(document: SchemaDocument) -> SchemaDocument:
+        if document.uri in first_file:
+            message = (
+                f"$id {document.uri!r} is also the $id of {first_file[document.uri]}: a $ref to it reaches "
+                "that file only; give each schema its own $id"
+            )
+            line, column = document.locate(("$id",))
+            problems.append(
+                Finding(
+                    WARNING,
+                    DUPLICATE_ID,
+                    message,
+                    file=document.file,
+                    line=line,
+                    column=column,
+                    json_path="/$id",
+                    category=CATEGORY_SCHEMA,
+                )
+            )
+            document = dataclasses.replace(document, uri=Path(document.file).resolve().as_uri())
+        first_file.setdefault(document.uri, document.file)
+        return _with_base(document)
+
+    # In the order given: models first as they were listed, then shared definitions found beside them.
+    kept = [(name, distinct(document) if not why else document, why) for name, document, why in documents]
+    return kept, [distinct(document) for document in supporting], problems

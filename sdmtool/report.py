@@ -380,6 +380,7 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "schema.unresolved-ref": "A $ref of a schema cannot be resolved offline (exit code 3).",
     "schema.invalid-schema": "A schema file is not JSON or not a valid JSON Schema (exit code 3).",
     "schema.duplicate-type": "Two schema files describe the same entity type; the first is used.",
+    "schema.duplicate-id": "Two schema files have the same $id; a $ref to it reaches the first.",
 }
 _FAMILY_DESCRIPTIONS = {
     "schema": "A value does not satisfy the JSON Schema keyword '{rest}' of the data model.",

@@ -361,6 +361,13 @@ def _check_instance(
         yield Problem(
             ERROR, "ngsi-ld.kind", f"{name!r} is a GeoProperty in the {entity_type} schema", (*path, "type")
         )
+    elif expected == "Property" and kind == "GeoProperty":
+        yield Problem(
+            ERROR,
+            "ngsi-ld.kind",
+            f"{name!r} is a Property in the {entity_type} schema, not a GeoProperty",
+            (*path, "type"),
+        )
     if attribute.date_time and kind == "Property" and isinstance(instance.get("value"), str):
         yield Problem(
             WARNING,
@@ -677,7 +684,8 @@ def guarded_schema_problems(
     try:
         return list(_schema_problems(entity, form, broken, validator, engine=engine))
     except Unresolvable as error:
-        message = f"unresolved $ref in the {entity_type} schema ({error}): not checked against it"
+        # (the error's own text may print a whole schema)
+        message = f"unresolved $ref {show(error.ref)} in the {entity_type} schema: not checked against it"
         return [Problem(ERROR, UNRESOLVED_REF, message, ())]
     except RecursionError:
         depth = _depth(entity)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from sdmtool import resources
 from sdmtool.catalog import entity_type_of, load_catalog, parse_ref_map
 from sdmtool.cli import main
 from sdmtool.findings import CATEGORY_SCHEMA, EXIT_INVALID, EXIT_OK, EXIT_SCHEMA, EXIT_USAGE, exit_code
@@ -248,3 +249,120 @@ def test_a_schema_folder_without_schemas_is_a_usage_error(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["validate", "--schema", str(folder), str(folder / "example.json")])
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"{folder}: error: no JSON Schema in this folder" in result.output
+
+
+DRAFT_2020 = "https://json-schema.org/draft/2020-12/schema"
+
+
+def typed_schema(entity_type: str, name_schema: dict[str, Any], **more: Any) -> dict[str, Any]:
+    properties = {"type": {"enum": [entity_type]}, "name": name_schema}
+    return {"$schema": DRAFT_2020, "type": "object", "properties": properties, **more}
+
+
+def codes(findings: list[Any]) -> list[tuple[str, str]]:
+    return [(f.code, f.json_path) for f in findings]
+
+
+def test_an_unusable_schema_leaves_its_type_unchecked(tmp_path: Path) -> None:
+    # Not the bundled MLModel schema it was meant to replace, and no "unknown type" for a new type either.
+    model = {"id": "urn:ngsi-ld:MLModel:1", "type": "MLModel", "version": 12}
+    invalid = dump(tmp_path / "invalid" / "MLModel" / "schema.json", typed_schema("MLModel", {}, type=5))
+    findings = validate(model, schemas=[invalid.parent])
+    assert codes(findings) == [("schema.invalid-schema", "/type")]
+    assert "no MLModel entity is checked against this schema" in findings[0].message
+    assert exit_code(findings) == EXIT_SCHEMA
+    unreadable = tmp_path / "broken" / "Foo" / "schema.json"
+    unreadable.parent.mkdir(parents=True)
+    unreadable.write_text('{"type": "object",}')
+    findings = validate({"id": "urn:ngsi-ld:Foo:1", "type": "Foo"}, schemas=[unreadable.parent.parent])
+    assert [(f.code, f.file, f.line, f.column) for f in findings] == [
+        ("schema.invalid-schema", str(unreadable), 1, 19)
+    ]
+    assert "no Foo entity is checked" in findings[0].message
+
+
+def test_two_schemas_with_one_id(tmp_path: Path) -> None:
+    shared_id = "https://example.org/Foo/schema.json"
+    first = dump(
+        tmp_path / "A" / "Foo" / "schema.json", typed_schema("Foo", {"type": "integer"}, **{"$id": shared_id})
+    )
+    second = dump(
+        tmp_path / "B" / "Bar" / "schema.json",
+        typed_schema("Bar", {"$ref": "#/$defs/flag"}, **{"$id": shared_id}),
+    )
+    second_schema = json.loads(second.read_text())
+    second_schema["$defs"] = {"flag": {"type": "boolean"}}
+    dump(second, second_schema)
+    user = dump(
+        tmp_path / "C" / "Baz" / "schema.json", typed_schema("Baz", {"$ref": shared_id + "#/properties/name"})
+    )
+    findings = validate(
+        [
+            {"id": "urn:ngsi-ld:Bar:1", "type": "Bar", "name": 1},
+            {"id": "urn:ngsi-ld:Baz:1", "type": "Baz", "name": "x"},
+        ],
+        schemas=[first, second, user],
+    )
+    # The second is warned about at its $id, still checks its own entities by its own $defs, and a $ref
+    # to the shared $id reaches the first one given.
+    assert [(f.code, f.file, f.json_path, f.entity_type) for f in findings] == [
+        ("schema.duplicate-id", str(second), "/$id", None),
+        ("schema.type", None, "/name", "Bar"),
+        ("schema.type", None, "/name", "Baz"),
+    ]
+    assert str(first) in findings[0].message
+    assert "must be a boolean" in findings[1].message and "must be an integer" in findings[2].message
+    # The same file named twice (its folder, then itself) is one schema: nothing to warn about.
+    assert (
+        validate({"id": "urn:ngsi-ld:Foo:1", "type": "Foo", "name": 1}, schemas=[first.parent, first]) == []
+    )
+
+
+def test_relative_refs_of_a_schema_without_id(tmp_path: Path) -> None:
+    schema = dump(
+        tmp_path / "models" / "Foo" / "schema.json",
+        typed_schema("Foo", {"$ref": "../shared/defs.json#/$defs/name"}),
+    )
+    dump(
+        tmp_path / "models" / "shared" / "defs.json",
+        {"$schema": DRAFT_2020, "$defs": {"name": {"type": "integer"}}},
+    )
+    entities = [{"id": f"urn:ngsi-ld:Foo:{n}", "type": "Foo", "name": "x"} for n in (1, 2)]
+    findings = validate(entities, schemas=[schema.parent.parent])
+    assert [(f.code, f.json_path, f.entity_id) for f in findings] == [
+        ("schema.type", "/name", "urn:ngsi-ld:Foo:1"),
+        ("schema.type", "/name", "urn:ngsi-ld:Foo:2"),
+    ]
+
+
+def test_a_dynamic_ref_must_resolve(tmp_path: Path) -> None:
+    dangling = dump(tmp_path / "Foo" / "schema.json", typed_schema("Foo", {"$dynamicRef": "#meta"}))
+    findings = validate([{"id": "urn:ngsi-ld:Foo:1", "type": "Foo", "name": "x"}] * 2, schemas=[dangling])
+    # Once, where it is written: not once per entity while validating.
+    assert [(f.code, f.file, f.json_path) for f in findings] == [
+        ("schema.unresolved-ref", str(dangling), "/properties/name/$dynamicRef")
+    ]
+    assert "has no anchor 'meta'" in findings[0].message
+    anchored = typed_schema(
+        "Bar", {"$dynamicRef": "#meta"}, **{"$defs": {"n": {"$dynamicAnchor": "meta", "type": "integer"}}}
+    )
+    (finding,) = validate(
+        {"id": "urn:ngsi-ld:Bar:1", "type": "Bar", "name": "x"},
+        schemas=[dump(tmp_path / "Bar" / "schema.json", anchored)],
+    )
+    assert (finding.code, finding.json_path) == ("schema.type", "/name")
+
+
+def test_a_ref_map_wins_over_the_bundled_common_schema(tmp_path: Path) -> None:
+    common = json.loads(resources.common_schema_path().read_text())
+    common["definitions"]["GSMA-Commons"]["required"] = ["mustHave"]
+    vendor = tmp_path / "vendor"
+    dump(vendor / "data-models" / "common-schema.json", common)
+    schema = dump(
+        tmp_path / "Foo" / "schema.json",
+        typed_schema("Foo", {"type": "string"}, allOf=[{"$ref": COMMON + "#/definitions/GSMA-Commons"}]),
+    )
+    entity = {"id": "urn:ngsi-ld:Foo:1", "type": "Foo", "name": "x"}
+    assert validate(entity, schemas=[schema]) == []  # the bundled copy
+    mapped = validate(entity, schemas=[schema], ref_map={"https://smart-data-models.github.io/": vendor})
+    assert codes(mapped) == [("schema.required", "/mustHave")]

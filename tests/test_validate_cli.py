@@ -108,6 +108,12 @@ def test_normalized_shape_checks() -> None:
     assert by_path["/failedCount/type"].code == "ngsi-ld.attribute"
     assert by_path["/processedCount/type"].code == "ngsi-ld.kind"
     assert by_path["/id"].code == "ngsi-ld.id"
+    # A GeoProperty where the schema says Property (a GeoJSON value is no text, whatever its shape).
+    normalized = forms.to_normalized(example("MLProcessing"))
+    normalized["objective"] = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [1, 2]}}
+    (finding,) = validate(normalized)
+    assert (finding.code, finding.json_path) == ("ngsi-ld.kind", "/objective/type")
+    assert finding.message == "'objective' is a Property in the MLProcessing schema, not a GeoProperty"
 
 
 def test_normalized_date_time_as_plain_string_is_a_warning() -> None:
