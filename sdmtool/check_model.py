@@ -52,6 +52,7 @@ from sdmtool.validate import (
     _explain,
     _hides_value,
     _leaf_message,
+    _subscription_query_problems,
     guarded_schema_problems,
 )
 
@@ -69,7 +70,8 @@ RULES: dict[str, tuple[str, str]] = {
     "sdm.yaml-parse": ("error", "The YAML files parse (one document, safe loading, no duplicate keys)."),
     "sdm.yaml-structure": (
         "warning",
-        "notes.yaml, ADOPTERS.yaml, CONTRIBUTORS.yaml and the subject notes have the expected keys.",
+        "notes.yaml, ADOPTERS.yaml, CONTRIBUTORS.yaml and the subject notes have the expected keys (an "
+        "ADOPTERS.yaml may be empty).",
     ),
     "sdm.schema-invalid": (
         "error",
@@ -84,13 +86,18 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "sdm.description-grammar": (
         "error/warning",
-        "Every property description at any depth (items, items.anyOf, $ref targets) follows the grammar; "
-        "warnings: the kind not first, property-level anyOf/oneOf branches.",
+        "Every property description at any depth (items, items.anyOf, $ref targets) follows the grammar (a "
+        "boolean property or items schema has none); warnings: the kind not first, property-level "
+        "anyOf/oneOf branches.",
     ),
-    "sdm.string-structure": ("error", "No type: string with items or properties, anywhere."),
+    "sdm.string-structure": (
+        "error",
+        "No type: string with items or properties, anywhere (also where the $refs lead).",
+    ),
     "sdm.array-object-structure": (
         "error",
-        "Arrays have items; objects have properties, or additionalProperties to say they are free-form.",
+        "Arrays have items; objects have properties, or additionalProperties to say they are free-form "
+        "(also where the $refs lead).",
     ),
     "sdm.attribute-name": (
         "error/warning",
@@ -101,22 +108,24 @@ RULES: dict[str, tuple[str, str]] = {
         "error/warning",
         "example.json and example.jsonld are one entity each and validate against the schema (formats "
         "asserted); example.jsonld has an @context and an absolute URI id; example.json uses NGSI-v2 "
-        "identifiers; no JSON null or NGSI Null.",
+        "identifiers; no JSON null or NGSI Null; a SubscriptionQuery follows the subscription rules (q).",
     ),
     "sdm.ngsiv2-example": (
         "error/warning",
         "example-normalized.json is NGSI-v2 normalized ({type, value}, NGSI-v2 types), follows the NGSI-v2 "
-        "rules (characters, DateTime, geo:json, metadata) and its values validate against the schema.",
+        "rules (characters, DateTime, geo:json, metadata) and its values validate against the schema (a "
+        "SubscriptionQuery's the subscription rules too).",
     ),
     "sdm.ngsild-example": (
         "error/warning",
         "example-normalized.jsonld is NGSI-LD normalized (kinds as the descriptions say, multi-instance "
         "attributes too, no null, no double wrapping) with an @context, and its values validate against "
-        "the schema.",
+        "the schema (a SubscriptionQuery's the subscription rules too).",
     ),
     "sdm.example-keys-declared": (
         "error",
-        "Every member of every example, at any depth, is declared in the schema.",
+        "Every member of every example, at any depth, is declared in the schema (additionalProperties: true "
+        "makes an object free-form).",
     ),
     "sdm.subject-files": (
         "error",
@@ -133,6 +142,8 @@ EXAMPLE_FILES = (
     build.EXAMPLE_NORMALIZED_LD,
 )
 MODEL_YAML_FILES = ("notes.yaml", "ADOPTERS.yaml")
+# The entity type held to the subscription rules of `validate` (sdmtool.subscription_checks).
+SUBSCRIPTION_QUERY = "SubscriptionQuery"
 CONTRIBUTORS_FILE = "CONTRIBUTORS.yaml"
 
 _FORMS = {
@@ -352,6 +363,13 @@ def _no_position(_path: PathTuple) -> tuple[int | None, int | None]:
     return None, None
 
 
+def _is_empty_yaml(data: bytes) -> bool:
+    """Nothing but white space, comments and one document start: YAML loads it as null (no document)."""
+    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+    content = [line for line in lines if line and not line.startswith("#")]
+    return content in ([], ["---"])
+
+
 def _read_yaml(path: Path, out: _Collector) -> _YamlFile | None:
     """One YAML document, read by the project's YAML reader (safe, JSON values only, with positions);
     syntax errors, several documents and repeated keys become ``sdm.yaml-parse`` findings."""
@@ -363,7 +381,7 @@ def _read_yaml(path: Path, out: _Collector) -> _YamlFile | None:
         out.add("sdm.yaml-parse", ERROR, message, name, category=CATEGORY_INPUT)
         return None
     out.result.inputs.append(name)
-    if not data.strip():
+    if _is_empty_yaml(data):
         return _YamlFile(name, None, _no_position)  # an empty file is valid YAML (it has no keys)
     documents: list[reader.SourceEntity] = []
     for item in reader.read_bytes(name, data):
@@ -447,7 +465,8 @@ def _check_yaml_file(path: Path, out: _Collector, *, subject_level: bool = False
         _check_keys(document, document.value, (), _SUBJECT_NOTES_KEYS, out, required=False, what=name)
     elif name == "notes.yaml":
         _check_keys(document, document.value, (), _NOTES_KEYS, out, required=True, what=name)
-    elif name == "ADOPTERS.yaml":
+    elif name == "ADOPTERS.yaml" and document.value is not None:
+        # An ADOPTERS.yaml may be empty (a model without adopters yet); it only has to exist.
         _check_people(document, "currentAdopters", _ADOPTER_KEYS, out)
     elif name == CONTRIBUTORS_FILE:
         _check_people(document, "contributors", _CONTRIBUTOR_KEYS, out)
@@ -740,12 +759,19 @@ def _check_type_property(schema: _Schema, model: str, out: _Collector) -> None:
 
 class _DescriptionWalk:
     """Check #4's walk: every property at any depth, each array's items, each items.anyOf branch and each
-    ``$ref`` target; property-level anyOf/oneOf branches are checked too, as warnings."""
+    ``$ref`` target; property-level anyOf/oneOf branches are checked too, as warnings.
+
+    Each place is checked once: a ``$ref`` target in schema.json is reported where it is written, however
+    many properties refer to it (one in another document, at each ``$ref`` that leads to it)."""
 
     def __init__(self, schema: _Schema, out: _Collector) -> None:
         self.schema = schema
         self.out = out
-        self.visiting: set[tuple[int, str]] = set()
+        self.walked: set[_Where] = set()  # objects whose properties were walked
+        self.targets: set[_Where] = set()  # $ref targets checked
+        self.items_targets: set[_Where] = set()  # $ref targets whose anyOf branches were checked as items'
+        self.items_branches: set[_Where] = set()  # those branches
+        self.branches: list[tuple[_Where, str, Any]] = []  # property-level branches, checked last
 
     def report(self, where: _Where, severity: Severity, message: str, *, missing: bool = False) -> None:
         """At the description itself, or at the schema that lacks one (or the $ref leading elsewhere)."""
@@ -765,25 +791,36 @@ class _DescriptionWalk:
 
     def run(self) -> None:
         self.object(self.schema.document, _Where(()), self.schema.uri)
+        # A branch also checked as an items' (a $ref target used both ways) has its error: no warning more.
+        for where, keyword, description in self.branches:
+            if where not in self.items_branches:
+                prefix = f"{keyword} branch (not checked by the official suite): "
+                self.check(where, description, severity=WARNING, prefix=prefix)
 
     def object(self, node: Any, where: _Where, base: str) -> None:
         followed = _follow(self.schema, node, where, base)
         if followed is None or not isinstance(followed[0], dict):
             return
         node, where, base = followed
-        key = (id(node), base)
-        if key in self.visiting:  # a recursive schema
+        if where in self.walked:  # a recursive schema, or a target reached again
             return
-        self.visiting.add(key)
+        self.walked.add(where)
         for index, part in enumerate(_as_list(node.get("allOf"))):
             self.object(part, where.step("allOf", index), base)
         properties = node.get("properties")
         if isinstance(properties, dict):
             for name, sub in properties.items():
                 self.member(sub, where.step("properties", name), base, f"property {name!r}")
-        self.visiting.discard(key)
 
-    def member(self, node: Any, where: _Where, base: str, what: str) -> None:
+    def member(self, node: Any, where: _Where, base: str, what: str, *, items: bool = False) -> None:
+        if isinstance(node, bool):
+            # Check #4 wants a description on every property and items: true or false cannot carry one.
+            message = (
+                f"{what} has no description: the boolean schema {show(node)} cannot carry one (write a "
+                "schema object with a description)"
+            )
+            self.report(where, ERROR, message, missing=True)
+            return
         if not isinstance(node, dict):
             return
         followed = _follow(self.schema, node, where, base)
@@ -796,61 +833,98 @@ class _DescriptionWalk:
             self.report(where, ERROR, f"{what} has no description", missing=True)
         if own is not None:
             self.check(where, own)
-        if inherited is not None:
+        # A $ref target's findings are at the target: said once, however many $refs lead to it (and its
+        # anyOf branches as an items' once more, if one of them is an items).
+        first = target is node or target_where not in self.targets
+        first_as_items = items and (target is node or target_where not in self.items_targets)
+        if target is not node:
+            self.targets.add(target_where)
+            if items:
+                self.items_targets.add(target_where)
+        if first and inherited is not None:
             self.check(target_where, inherited, prefix="$ref target: ")
         if not isinstance(target, dict):
             return
+        if first_as_items:
+            # The official suite checks an items' anyOf branches: each needs a valid description.
+            for index, branch in enumerate(_as_list(target.get("anyOf"))):
+                branch_where = target_where.step("anyOf", index)
+                self.items_branches.add(branch_where)
+                if not isinstance(branch, dict) or "description" not in branch:
+                    message = f"anyOf branch {index} of {what} has no description"
+                    self.report(branch_where, ERROR, message, missing=True)
+                else:
+                    self.check(branch_where, branch["description"])
+        if not first:
+            return
         self.object(target, target_where, target_base)
-        for keyword in ("anyOf", "oneOf"):
+        # Property-level branches only as warnings (an items' anyOf branches are checked above).
+        for keyword in ("oneOf",) if items else ("anyOf", "oneOf"):
             for index, branch in enumerate(_as_list(target.get(keyword))):
                 if isinstance(branch, dict) and "description" in branch:
-                    self.check(
-                        target_where.step(keyword, index),
-                        branch["description"],
-                        severity=WARNING,
-                        prefix=f"{keyword} branch (not checked by the official suite): ",
-                    )
-        items = target.get("items")
-        if isinstance(items, dict):
-            self.member(items, target_where.step("items"), target_base, f"the items of {what}")
-            followed_items = _follow(self.schema, items, target_where.step("items"), target_base)
-            if followed_items is not None and isinstance(followed_items[0], dict):
-                items_node, items_where, _ = followed_items
-                for index, branch in enumerate(_as_list(items_node.get("anyOf"))):
-                    branch_where = items_where.step("anyOf", index)
-                    if not isinstance(branch, dict) or "description" not in branch:
-                        self.report(
-                            branch_where,
-                            ERROR,
-                            f"anyOf branch {index} of the items of {what} has no description",
-                            missing=True,
-                        )
-                    else:
-                        self.check(branch_where, branch["description"])
+                    self.branches.append((target_where.step(keyword, index), keyword, branch["description"]))
+        items_node = target.get("items")
+        if isinstance(items_node, dict | bool):
+            self.member(
+                items_node, target_where.step("items"), target_base, f"the items of {what}", items=True
+            )
+
+
+def _schema_places(schema: _Schema) -> Iterator[tuple[_Where, dict[str, Any], str]]:
+    """Every schema object of schema.json where it is written, then every one in another document that a
+    ``$ref`` leads to (a subject's shared schema, the common schema): as the description walk places them,
+    at the ``$ref`` of schema.json that leads there. Each with its base URI."""
+    local = [(_Where(path), node, schema.uri) for path, node in _subschemas(schema.document)]
+    yield from local
+    if not schema.usable:
+        return  # the $refs of an invalid schema, or one with a dangling $ref, are not followed
+    followed: set[_Where] = set()
+    stack = list(reversed(local))
+    while stack:
+        where, node, base = stack.pop()
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            continue
+        try:
+            target, target_base, in_schema = schema.lookup(ref, base)
+        except (Unresolvable, TypeError, AttributeError, ValueError):
+            continue
+        if in_schema is not None:
+            continue  # a place in schema.json: checked where it is written
+        target_where = _Where(where.path, urljoin(base, ref))
+        if target_where in followed:  # reached again from the same $ref of schema.json
+            continue
+        followed.add(target_where)
+        places = [(target_where.step(*inner), sub, target_base) for inner, sub in _subschemas(target)]
+        yield from places
+        stack.extend(reversed(places))
 
 
 def _check_structure(schema: _Schema, out: _Collector) -> None:
     """``type: string`` with items/properties; arrays without items; objects without properties."""
     name, locate = schema.file.name, schema.locate
-    for path, node in _subschemas(schema.document):
+
+    def add(rule: str, message: str, where: _Where) -> None:
+        out.add(rule, ERROR, message + where.label(), name, where.path, locate=locate)
+
+    for where, node, base in _schema_places(schema):
         types = _types(node)
         if "string" in types and not types & {"array", "object"}:
             for keyword in ("items", "properties"):
                 if keyword in node:
                     message = f"a string has no {keyword}: type 'string' together with {keyword!r}"
-                    out.add("sdm.string-structure", ERROR, message, name, (*path, keyword), locate=locate)
+                    add("sdm.string-structure", message, where.step(keyword))
         # What a $ref or a combinator brings counts as the node's own (and a branch that brings it is enough).
-        applied = [part for part, _ in _expand(schema, [(node, schema.uri)])]
+        applied = [part for part, _ in _expand(schema, [(node, base)])]
         if not schema.usable and any("$ref" in part for part in applied):
             continue  # what the $ref brings cannot be told
         if "array" in types and not any("items" in part or "prefixItems" in part for part in applied):
-            message = "an array needs items: the schema of its elements"
-            out.add("sdm.array-object-structure", ERROR, message, name, path, locate=locate)
+            add("sdm.array-object-structure", "an array needs items: the schema of its elements", where)
         if "object" in types and not any(map(_declares_members, applied)):
             message = (
                 "an object needs properties (its members), or additionalProperties to declare it free-form"
             )
-            out.add("sdm.array-object-structure", ERROR, message, name, path, locate=locate)
+            add("sdm.array-object-structure", message, where)
 
 
 def _declares_members(node: dict[str, Any]) -> bool:
@@ -903,6 +977,8 @@ class _Example:
     entity: reader.SourceEntity
     rule: str
     form: str  # the form the file name says it holds
+    # The value problems reported (shape, schema, value rules): later rules say nothing more at their paths.
+    reported: list[Problem] = field(default_factory=list)
 
     @property
     def value(self) -> Any:
@@ -916,7 +992,10 @@ class _Example:
         path: PathTuple = (),
         *,
         rule: str | None = None,
+        string_index: int | None = None,
     ) -> None:
+        # With string_index: at that character of the string value (a q's syntax error).
+        position = self.entity.locate(path, string_index) if string_index is not None else None
         out.add(
             rule or self.rule,
             severity,
@@ -924,6 +1003,7 @@ class _Example:
             self.file,
             path,
             locate=self.entity.locate,
+            position=position,
             entity=self.value,
             form=self.form,
             index=self.entity.index,
@@ -951,16 +1031,18 @@ def _check_id_and_type(example: _Example, model: str, schema: _Schema | None, ou
         example.add(out, ERROR, message, ("type",))
 
 
-def _check_ngsiv2_identifiers(example: _Example, out: _Collector) -> None:
-    """NGSI-v2 brokers refuse ``< > " ' = ; ( )`` in ids, types and attribute names."""
+def _check_ngsiv2_identifiers(example: _Example, out: _Collector, outcome: payload_rules.Outcome) -> None:
+    """NGSI-v2 brokers refuse ``< > " ' = ; ( )`` in ids, types and attribute names (unless the NGSI-v2
+    value rules in ``outcome`` said so already, with the characters found)."""
     value = example.value
+    said = {path for _, code, _, path in outcome.issues if code == payload_rules.V2_CHARACTERS}
     for member in ("id", "type"):
         text = value.get(member)
-        if isinstance(text, str) and (bad := sorted(set(text) & _NGSIV2_FORBIDDEN)):
+        if isinstance(text, str) and (bad := sorted(set(text) & _NGSIV2_FORBIDDEN)) and (member,) not in said:
             message = f"NGSI-v2 {member}s cannot contain {''.join(bad)!r}"
             example.add(out, ERROR, message, (member,))
     for name in value:
-        if bad := sorted(set(name) & _NGSIV2_FORBIDDEN):
+        if (bad := sorted(set(name) & _NGSIV2_FORBIDDEN)) and (name,) not in said:
             example.add(out, ERROR, f"NGSI-v2 attribute names cannot contain {''.join(bad)!r}", (name,))
     if "@context" in value:
         example.add(
@@ -1011,14 +1093,14 @@ def _check_key_values(
             shown = show(value["id"])
             message = f"an NGSI-LD id must be an absolute URI such as urn:ngsi-ld:{model}:001, got {shown}"
             example.add(out, ERROR, message, ("id",))
-    else:
-        _check_ngsiv2_identifiers(example, out)
     # The value rules `validate` holds the example to (NGSI Null and JSON null; NGSI-v2's characters for
     # keyValues that only NGSI-v2 reads, its id no URI), as it reads the example.
     if not linked_data and forms.detect_form(value) == forms.NGSIV2_KEY_VALUES:
         outcome = payload_rules.ngsiv2_rules(value, forms.NGSIV2_KEY_VALUES, _facts(schema))
     else:
         outcome = payload_rules.ngsild_rules(value, forms.KEY_VALUES, _facts(schema))
+    if not linked_data:
+        _check_ngsiv2_identifiers(example, out, outcome)
     problems: list[Problem] = []
     if validator is not None:
         # As the data model says: a date-time is a plain string here, never {"@type": "DateTime", ...}.
@@ -1034,8 +1116,8 @@ def _check_ngsiv2_normalized(
     example: _Example, schema: _Schema | None, validator: Any, model: str, out: _Collector
 ) -> tuple[set[str], payload_rules.Outcome]:
     _check_id_and_type(example, model, schema, out)
-    _check_ngsiv2_identifiers(example, out)
     outcome = payload_rules.ngsiv2_rules(example.value, forms.NGSIV2_NORMALIZED, _facts(schema))
+    _check_ngsiv2_identifiers(example, out, outcome)
     broken = _check_shape_then_values(
         example,
         _check_ngsiv2(example.value),
@@ -1104,8 +1186,10 @@ def _add_value_problems(
     for problem in problems:
         if not outcome.is_claimed(problem.path):
             example.add(out, problem.severity, problem.message, problem.path)
-    for severity, _code, message, path in outcome.issues:
+            example.reported.append(problem)
+    for severity, code, message, path in outcome.issues:
         example.add(out, severity, message, path)
+        example.reported.append(Problem(severity, code, message, path))
 
 
 def _facts(schema: _Schema | None) -> dict[str, schemas.Attribute]:
@@ -1240,19 +1324,30 @@ def _check_keys_declared(
     """Every member of the example, reduced to keyValues, is declared; paths are the ones written."""
     value = example.value
     root = [(schema.document, schema.uri)]
+
+    def undeclared(name: str, path: PathTuple, index: int | None) -> None:
+        shown = ".".join(str(part) for part in path)
+        message = f"{shown!r} is not declared in the schema"
+        # An undeclared attribute is pointed at by its name, in every form.
+        where = (name,) if len(path) == 1 else _written_path(value, form, path, index)
+        # Below a path a value rule claims (double wrapping), the members are that problem's symptoms; at
+        # the path itself (a null, a forbidden character) the value's problem is another one.
+        if not any(where[: len(claimed)] == claimed for claimed in outcome.claimed if claimed != where):
+            example.add(out, ERROR, message, where, rule="sdm.example-keys-declared")
+
     for name in value:
-        if name in ngsild.ENTITY_MEMBERS or name in broken:
+        if name in ngsild.ENTITY_MEMBERS:
+            continue
+        if name in broken:
+            # Its value cannot be read (the shape rule says why), but its name is there to be declared.
+            for path in _undeclared(schema, {name: None}, root, ()):
+                undeclared(name, path, None)
             continue
         for instance, index in _key_values_instances(value, name, form):
             if isinstance(instance, dict) and set(instance) == {"languageMap"}:
                 continue  # a LanguageProperty in keyValues: its keys are language tags
             for path in _undeclared(schema, {name: instance}, root, ()):
-                shown = ".".join(str(part) for part in path)
-                message = f"{shown!r} is not declared in the schema"
-                # An undeclared attribute is pointed at by its name, in every form.
-                where = (name,) if len(path) == 1 else _written_path(value, form, path, index)
-                if not outcome.is_claimed(where):  # a double-wrapped attribute is reported as that
-                    example.add(out, ERROR, message, where, rule="sdm.example-keys-declared")
+                undeclared(name, path, index)
 
 
 # --- a model folder, a subject folder ----------------------------------------------------------------
@@ -1363,6 +1458,14 @@ def _check_example(
             broken, outcome = _check_ngsiv2_normalized(example, schema, validator, model, out)
         else:
             outcome = _check_key_values(example, schema, validator, model, out)
+        if _string_member(example.value, "type") == SUBSCRIPTION_QUERY:
+            # As `validate` holds a SubscriptionQuery to them: q's syntax, entities, watched attributes...
+            for problem in _subscription_query_problems(
+                example.value, example.form, broken, example.reported
+            ):
+                example.add(
+                    out, problem.severity, problem.message, problem.path, string_index=problem.string_index
+                )
         if schema is not None and schema.usable:
             _check_keys_declared(example, schema, example.form, broken, out, outcome)
     except (Unresolvable, re.error, LookupError) as error:
@@ -1494,9 +1597,10 @@ def _run_checks(folder: Path, subject: bool) -> ModelCheck:
 
 
 def _in_file_order(findings: list[Finding]) -> list[Finding]:
-    """Grouped by file (in the order the files were checked), each file's findings by line and column."""
+    """Grouped by file (in the order the files were checked), each file's findings by line and column; a
+    finding said twice (the same rule, message and place) once."""
     files: dict[str | None, list[Finding]] = {}
-    for finding in findings:
+    for finding in dict.fromkeys(findings):
         files.setdefault(finding.file, []).append(finding)
     return [
         finding

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import sdmtool
 from sdmtool import resources
-from sdmtool.check_model import RULES, description_problems
+from sdmtool.check_model import RULES, _in_file_order, description_problems
 from sdmtool.cli import main
 from sdmtool.findings import (
     ERROR,
@@ -57,6 +57,12 @@ def position(text: str, *needles: str) -> tuple[int, int]:
         offset = text.index(needle, end)
         end = offset + len(needle)
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def value_at(text: str, *needles: str) -> tuple[int, int]:
+    """(line, column) just after the last needle: where the value of a member written ``"name": `` starts."""
+    line, column = position(text, *needles)
+    return line, column + len(needles[-1])
 
 
 class Model:
@@ -210,7 +216,6 @@ def test_duplicate_yaml_key(model: Model) -> None:
 @pytest.mark.parametrize(
     ("text", "code", "severity"),
     [
-        ("", "sdm.yaml-structure", WARNING),  # parses, but has no keys
         ("[]\n", "sdm.yaml-structure", WARNING),
         ("description: x\n---\ndescription: y\n", "sdm.yaml-parse", ERROR),
     ],
@@ -221,6 +226,13 @@ def test_adopters_file_that_is_not_one_mapping(model: Model, text: str, code: st
     assert {(f.code, f.severity, Path(f.file or "").name) for f in findings} == {
         (code, severity, "ADOPTERS.yaml")
     }
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# no adopters yet\n", "---\n# none\n"])
+def test_an_empty_adopters_file_is_fine(model: Model, text: str) -> None:
+    """ADOPTERS.yaml has to exist, but may be empty (a model without adopters yet)."""
+    model.write("ADOPTERS.yaml", text)
+    assert model.findings() == []
 
 
 def test_yaml_structure(model: Model) -> None:
@@ -413,6 +425,144 @@ def test_property_level_branch_is_only_a_warning(model: Model) -> None:
         "schema.json",
         f"{PROPS}/version/anyOf/0/description",
     )
+
+
+def test_items_anyof_branch_is_one_error_not_also_a_branch_warning(model: Model) -> None:
+    """The official suite checks the descriptions of an items' anyOf branches: an error, said once."""
+
+    def change(schema: dict[str, Any]) -> None:
+        model.properties(schema)["outputDataTypes"]["items"] = {
+            "description": GOOD,
+            "anyOf": [
+                {"type": "string", "description": "A data type written as text"},
+                {"type": "integer", "description": GOOD},
+            ],
+        }
+
+    model.edit_schema(change)
+    finding = only(model.findings())
+    text = model.text("schema.json")
+    assert at(finding) == (
+        "sdm.description-grammar",
+        ERROR,
+        "schema.json",
+        f"{PROPS}/outputDataTypes/items/anyOf/0/description",
+        *position(text, '"outputDataTypes"', '"A data type written'),
+    )
+    assert "names no NGSI kind" in finding.message
+
+
+def test_ref_target_used_as_a_property_and_as_items_gets_one_verdict_per_branch(model: Model) -> None:
+    def change(schema: dict[str, Any]) -> None:
+        schema["$defs"] = {
+            "Tag": {
+                "description": GOOD,
+                "anyOf": [{"type": "string", "description": "A tag written as text"}, {"type": "integer"}],
+            }
+        }
+        properties = model.properties(schema)
+        properties["mainTag"] = {"$ref": "#/$defs/Tag"}
+        properties["tags"] = {"type": "array", "description": GOOD, "items": {"$ref": "#/$defs/Tag"}}
+        properties["moreTags"] = {"type": "array", "description": GOOD, "items": {"$ref": "#/$defs/Tag"}}
+
+    model.edit_schema(change)
+    text = model.text("schema.json")
+    assert sorted(at(f) for f in model.findings()) == [
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            "/$defs/Tag/anyOf/0/description",
+            *position(text, '"Tag"', '"A tag written'),
+        ),
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            "/$defs/Tag/anyOf/1",
+            *position(text, '"Tag"', '"A tag written', "{"),
+        ),
+    ]
+
+
+def test_ref_target_used_by_two_properties_is_reported_once(model: Model) -> None:
+    def change(schema: dict[str, Any]) -> None:
+        schema["$defs"] = {
+            "Dataset": {
+                "type": "object",
+                "description": "A data set used for training",
+                "properties": {
+                    "name": {"type": "string"},
+                    "files": {"type": "array", "description": GOOD, "items": {"type": "string"}},
+                },
+            }
+        }
+        properties = model.properties(schema)
+        properties["sourceDataset"] = {"$ref": "#/$defs/Dataset"}
+        properties["otherDataset"] = {"$ref": "#/$defs/Dataset", "description": GOOD}
+
+    model.edit_schema(change)
+    text = model.text("schema.json")
+    assert sorted(at(f) for f in model.findings()) == [
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            "/$defs/Dataset/description",
+            *position(text, '"Dataset"', '"A data set used'),
+        ),
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            "/$defs/Dataset/properties/files/items",
+            *value_at(text, '"Dataset"', '"files"', '"items": '),
+        ),
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            "/$defs/Dataset/properties/name",
+            *value_at(text, '"Dataset"', '"name": '),
+        ),
+    ]
+
+
+def test_a_finding_said_twice_is_reported_once() -> None:
+    # The last guard: whatever rule says the same thing twice at one place, the report says it once.
+    first = Finding(ERROR, "sdm.description-grammar", "no kind", "schema.json", 3, 5, "/a/description")
+    other = Finding(ERROR, "sdm.description-grammar", "too short", "schema.json", 3, 5, "/a/description")
+    assert _in_file_order([first, other, first]) == [first, other]
+
+
+def test_boolean_property_and_items_schemas_have_no_description(model: Model) -> None:
+    """A boolean schema cannot carry the description every property and every items needs."""
+
+    def change(schema: dict[str, Any]) -> None:
+        properties = model.properties(schema)
+        properties["anything"] = True
+        properties["outputDataTypes"]["items"] = True
+
+    model.edit_schema(change)
+    text = model.text("schema.json")
+    findings = model.findings()
+    assert sorted(at(f) for f in findings) == [
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            f"{PROPS}/anything",
+            *value_at(text, '"anything": '),
+        ),
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            f"{PROPS}/outputDataTypes/items",
+            *value_at(text, '"outputDataTypes"', '"items": '),
+        ),
+    ]
+    assert all("boolean schema true" in f.message for f in findings)
 
 
 def test_attributes_named_missing_or_invalid_are_fine(model: Model) -> None:
@@ -660,6 +810,42 @@ def test_every_member_of_every_example_is_declared(model: Model, file: str, path
     assert at(finding) == ("sdm.example-keys-declared", ERROR, Path(file).name, path, line, column)
 
 
+def test_an_undeclared_attribute_is_reported_beside_the_problem_of_its_value(model: Model) -> None:
+    """A null, a broken GeoJSON, a missing value or NGSI-v2 type is one problem; the name the schema does not
+    declare is another."""
+    model.edit(
+        "examples/example-normalized.jsonld",
+        lambda e: e.update(
+            location={"type": "GeoProperty", "value": {"type": "Point", "coordinates": [1]}},
+            bar={"type": "Property"},
+        ),
+    )
+    model.edit("examples/example.json", lambda e: e.update(foo=None))
+    model.edit("examples/example-normalized.json", lambda e: e.update(bar={"value": 1}))
+    key_values = model.text("examples/example.json")
+    v2 = model.text("examples/example-normalized.json")
+    ld = model.text("examples/example-normalized.jsonld")
+    declared = "sdm.example-keys-declared"
+    assert sorted(at(f) for f in model.findings()) == sorted(
+        [
+            (declared, ERROR, "example.json", "/foo", *value_at(key_values, '"foo": ')),
+            ("sdm.keyvalues-example", ERROR, "example.json", "/foo", *value_at(key_values, '"foo": ')),
+            (declared, ERROR, "example-normalized.json", "/bar", *value_at(v2, '"bar": ')),
+            ("sdm.ngsiv2-example", ERROR, "example-normalized.json", "/bar", *value_at(v2, '"bar": ')),
+            (declared, ERROR, "example-normalized.jsonld", "/location", *value_at(ld, '"location": ')),
+            (
+                "sdm.ngsild-example",
+                ERROR,
+                "example-normalized.jsonld",
+                "/location/value/coordinates",
+                *value_at(ld, '"location": ', '"coordinates": '),
+            ),
+            (declared, ERROR, "example-normalized.jsonld", "/bar", *value_at(ld, '"bar": ')),
+            ("sdm.ngsild-example", ERROR, "example-normalized.jsonld", "/bar", *value_at(ld, '"bar": ')),
+        ]
+    )
+
+
 def test_declared_free_form_object_accepts_any_member(model: Model) -> None:
     model.edit_schema(
         lambda s: model.properties(s).update(
@@ -802,6 +988,57 @@ def test_shared_subject_schema_resolves_refs(tmp_path: Path) -> None:
     assert f"(in {reference}/description)" in finding.message
 
 
+@pytest.mark.parametrize("subject", [True, False])
+def test_structure_rules_follow_refs_into_the_subject_schema(tmp_path: Path, subject: bool) -> None:
+    """As the description rule does: at the $ref of schema.json, naming the place in the shared schema."""
+    shared_id = "https://smart-data-models.github.io/dataModel.MachineLearning/machinelearning-schema.json"
+    shared = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": shared_id,
+        "definitions": {
+            "Str": {"type": "string", "items": {"type": "string", "description": GOOD}, "description": GOOD},
+            "Arr": {"type": "array", "description": GOOD},
+            "Obj": {"type": "object", "description": GOOD},
+        },
+    }
+    (tmp_path / "machinelearning-schema.json").write_text(json.dumps(shared), encoding="utf-8")
+    (tmp_path / "CONTRIBUTORS.yaml").write_text("description: x\ncontributors: []\n", encoding="utf-8")
+    model = Model(tmp_path)
+    model.edit_schema(
+        lambda s: model.properties(s).update(
+            {f"ml{name}": {"$ref": f"{shared_id}#/definitions/{name}"} for name in ("Str", "Arr", "Obj")}
+        )
+    )
+    findings = sdmtool.check_model(tmp_path, subject=True) if subject else model.findings()
+    text = model.text("schema.json")
+    assert sorted((*at(f), f.message.rsplit(" (in ", 1)[1]) for f in findings) == [
+        (
+            "sdm.array-object-structure",
+            ERROR,
+            "schema.json",
+            f"{PROPS}/mlArr",
+            *value_at(text, '"mlArr": '),
+            f"{shared_id}#/definitions/Arr)",
+        ),
+        (
+            "sdm.array-object-structure",
+            ERROR,
+            "schema.json",
+            f"{PROPS}/mlObj",
+            *value_at(text, '"mlObj": '),
+            f"{shared_id}#/definitions/Obj)",
+        ),
+        (
+            "sdm.string-structure",
+            ERROR,
+            "schema.json",
+            f"{PROPS}/mlStr",
+            *value_at(text, '"mlStr": '),
+            f"{shared_id}#/definitions/Str/items)",
+        ),
+    ]
+
+
 def test_subject_with_a_model_folder_without_schema(tmp_path: Path) -> None:
     Model(tmp_path)
     (tmp_path / "Broken" / "examples").mkdir(parents=True)
@@ -907,6 +1144,52 @@ def test_examples_are_held_to_the_value_rules_validate_applies(model: Model) -> 
     (colour,) = [f for f in model.findings() if f.json_path == "/colour"]
     line, column = position(text, '"colour": ')
     assert (colour.line, colour.column) == (line, column + len('"colour": '))
+
+
+@pytest.mark.parametrize(
+    ("file", "entity_id", "rule", "found"),
+    [
+        ("examples/example-normalized.json", "MLModel(1)", "sdm.ngsiv2-example", "found ( )"),
+        ("examples/example.json", "MLModel;1", "sdm.keyvalues-example", "found ;"),
+    ],
+)
+def test_forbidden_characters_in_an_ngsiv2_id_are_said_once(
+    model: Model, file: str, entity_id: str, rule: str, found: str
+) -> None:
+    model.edit(file, lambda e: e.update(id=entity_id))
+    finding = only(model.findings())
+    assert at(finding) == (rule, ERROR, Path(file).name, "/id", *value_at(model.text(file), '"id": '))
+    assert finding.message.endswith(found)
+
+
+def test_an_ngsi_ld_id_in_the_ngsiv2_example_still_gets_the_ngsiv2_characters(model: Model) -> None:
+    # Read as NGSI-LD keyValues (a URI id), so the NGSI-v2 value rules do not see it: check-model says it.
+    model.edit("examples/example.json", lambda e: e.update(id="urn:ngsi-ld:MLModel:a;b"))
+    finding = only(model.findings())
+    text = model.text("examples/example.json")
+    assert at(finding) == ("sdm.keyvalues-example", ERROR, "example.json", "/id", *value_at(text, '"id": '))
+    assert finding.message == "NGSI-v2 ids cannot contain ';'"
+
+
+def test_subscription_query_examples_are_held_to_the_subscription_rules(tmp_path: Path) -> None:
+    """The rules `validate` holds a SubscriptionQuery to: a q that does not parse, at the bad character."""
+    model = Model(tmp_path, "SubscriptionQuery")
+    model.edit("examples/example.json", lambda e: e.update(q="speed>>50"))
+    model.edit("examples/example-normalized.jsonld", lambda e: e["q"].update(value="speed>>50"))
+    key_values = model.text("examples/example.json")
+    normalized = model.text("examples/example-normalized.jsonld")
+    findings = model.findings()
+    assert sorted(at(f) for f in findings) == [
+        ("sdm.keyvalues-example", ERROR, "example.json", "/q", *position(key_values, '"speed>', ">")),
+        (
+            "sdm.ngsild-example",
+            ERROR,
+            "example-normalized.jsonld",
+            "/q/value",
+            *position(normalized, '"speed>', ">"),
+        ),
+    ]
+    assert all("q is not a valid NGSI-LD query" in f.message for f in findings)
 
 
 def test_a_repeated_dataset_id_hides_no_error_of_the_other_instances(model: Model) -> None:
