@@ -28,12 +28,17 @@ negated existence ``!attr`` (an Orion-LD extension).
 
 from __future__ import annotations
 
+import calendar
 import json
 import math
 import re
+import unicodedata
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from sdmtool.ngsild import (
@@ -56,16 +61,30 @@ __all__ = [
     "QuerySyntaxError",
     "Range",
     "Regex",
+    "RegexError",
+    "RelationshipObject",
     "Resolver",
     "ValueList",
     "compile_pattern",
     "key_values_resolver",
     "normalized_resolver",
     "parse_query",
+    "regex_tree",
+    "translate_regex",
 ]
 
 # Nesting is bounded so that hostile input ends in a QuerySyntaxError instead of a RecursionError.
 MAX_DEPTH = 64
+# Regular expressions (``~=``, ``idPattern``): what the embedded broker's linear-time matcher can run. A
+# longer pattern, or one whose automaton needs more states (bounded repeats are unrolled: ``(a{100}){100}``
+# needs 10,000), or groups nested deeper, is refused.
+MAX_REGEX_LENGTH = 4096
+MAX_REGEX_STATES = 2000
+MAX_REGEX_NESTING = 100
+# Entities that one evaluation of ``q`` on one entity may fetch to follow relationships (``a{b}``): a
+# relationship graph crafted to branch at every hop cannot make an evaluation unbounded. Targets beyond it
+# are not followed (they match nothing).
+MAX_LINKED_ENTITIES = 1000
 
 
 class QuerySyntaxError(ValueError):
@@ -205,7 +224,8 @@ class Comparison(Node):
             return not any(_equals(c, self.value) for c in candidates)
         if self.op in ("~=", "!~="):
             assert isinstance(self.value, Regex)
-            strings = [c for c in candidates if isinstance(c, str)]
+            # Relationships compare their object URI with == and != only.
+            strings = [c for c in candidates if isinstance(c, str) and not isinstance(c, RelationshipObject)]
             if not strings:
                 return False
             matched = any(self.value.compiled.search(s) is not None for s in strings)
@@ -280,11 +300,47 @@ class Query:
 # Parser
 
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# Named fields, so that an invalid value is reported at the field that is out of range.
+_DATE_PART = r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+_OFFSET_PART = r"(?:Z|[+-](?P<offset_hour>[0-9]{2}):?(?P<offset_minute>[0-9]{2}))?"
 _DATETIME_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+    _DATE_PART
+    + r"T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:[.,][0-9]+)?)?"
+    + _OFFSET_PART
 )
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
+_DATE_RE = re.compile(_DATE_PART)
+_TIME_RE = re.compile(
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:[.,][0-9]+)?" + _OFFSET_PART
+)
+# Each field's valid range; the day's upper bound depends on the month.
+_FIELD_RANGES = {
+    "year": (1, 9999),
+    "month": (1, 12),
+    "day": (1, 31),
+    "hour": (0, 23),
+    "minute": (0, 59),
+    "second": (0, 59),
+    "offset_hour": (0, 23),
+    "offset_minute": (0, 59),
+}
+
+
+def _field_problem(match: re.Match[str]) -> tuple[str, int] | None:
+    """The first field of a matched date, time or date-time that is out of range: (message, its index)."""
+    fields = match.groupdict()
+    for name, (low, high) in _FIELD_RANGES.items():
+        text = fields.get(name)
+        if text is None:
+            continue
+        if name == "day" and low <= int(fields["month"]) <= 12:
+            high = calendar.monthrange(int(fields["year"]) or 4, int(fields["month"]))[1]
+        if not low <= int(text) <= high:
+            width = len(text)
+            shown = f"{low:0{width}d}-{high:0{width}d}"
+            return f"{name.replace('_', ' ')} {text} is out of range ({shown})", match.start(name)
+    return None
+
+
 _URI_SCHEME_RE = re.compile(URI_SCHEME)
 
 # Characters that end a value: the logical operators, a closing parenthesis, a list separator.
@@ -294,11 +350,20 @@ _COMPARABLE_KINDS = frozenset({"number", "string", "datetime", "date", "time"})
 
 
 def _is_name_start(ch: str) -> bool:
-    return ch.isalpha()
+    return ch.isalpha()  # unicodeLetter: the general categories L*
 
 
 def _is_name_char(ch: str) -> bool:
-    return ch.isalpha() or ch.isdigit() or ch == "_"
+    # unicodeNumber is any general category N* (Nd, Nl, No: '²', '½', 'Ⅻ'); str.isdigit is a narrower set.
+    return ch.isalpha() or ch == "_" or _is_unicode_number(ch)
+
+
+def _is_ascii_digit(ch: str) -> bool:
+    return ch != "" and "0" <= ch <= "9"
+
+
+def _is_unicode_number(ch: str) -> bool:
+    return ch != "" and unicodedata.category(ch)[0] == "N"
 
 
 def _describe(ch: str) -> str:
@@ -497,8 +562,12 @@ class _Parser:
         if ch == '"':
             raw, decoded = self.parse_quoted()
             return Literal("string", decoded, raw)
-        if ch.isdigit() or ch == "-":
+        if _is_ascii_digit(ch) or ch == "-":
             return self.parse_number_or_temporal()
+        if _is_unicode_number(ch):
+            raise self.error(
+                f"{ch!r} is not a digit of a number: numbers are written with the ASCII digits 0-9"
+            )
         if ch.isalpha():
             word_end = start
             while word_end < len(self.text) and self.text[word_end].isalnum():
@@ -533,8 +602,12 @@ class _Parser:
                 raw = text[start : i + 1]
                 try:
                     decoded = json.loads(raw)
-                except ValueError as exc:
-                    raise self.error(f"invalid quoted string ({exc.args[0].split(':')[0]})", start) from None
+                except json.JSONDecodeError as exc:
+                    # exc.pos is at the offending escape (its backslash, or for \u the 'u' after it).
+                    where = start + exc.pos
+                    if text[where] != "\\" and text[where - 1] == "\\":
+                        where -= 1
+                    raise self.error(f"invalid quoted string ({exc.msg})", where) from None
                 self.pos = i + 1
                 return raw, decoded
             if ord(c) < 0x20:
@@ -545,27 +618,25 @@ class _Parser:
     def parse_number_or_temporal(self) -> Literal:
         start = self.pos
         text = self.text
-        for regex, kind in ((_DATETIME_RE, "datetime"), (_TIME_RE, "time")):
+        for regex, kind in ((_DATETIME_RE, "datetime"), (_TIME_RE, "time"), (_DATE_RE, "date")):
             m = regex.match(text, start)
             if m:
                 raw = m.group()
+                problem = _field_problem(m)
+                if problem is not None:
+                    raise self.error(f"invalid {kind} {raw!r}: {problem[0]}", problem[1])
                 self.pos = m.end()
                 try:
-                    value: Any = _parse_datetime(raw) if kind == "datetime" else _parse_time(raw)
+                    if kind == "datetime":
+                        value: Any = _parse_datetime(raw)
+                    else:
+                        value = _parse_time(raw) if kind == "time" else date.fromisoformat(raw)
                 except (ValueError, OverflowError):  # overflow: year 1 or 9999 shifted out by its offset
                     raise self.error(f"invalid {kind} {raw!r}", start) from None
                 return Literal(kind, value, raw)
-        m = _DATE_RE.match(text, start)
-        if m:
-            raw = m.group()
-            self.pos = m.end()
-            try:
-                return Literal("date", date.fromisoformat(raw), raw)
-            except ValueError:
-                raise self.error(f"invalid date {raw!r}", start) from None
         m = _NUMBER_RE.match(text, start)
         if not m:
-            raise self.error("'-' must be followed by a digit")
+            raise self.error("'-' must be followed by a digit (0-9)", start + 1)
         raw = m.group()
         self.pos = m.end()
         number: int | float
@@ -595,26 +666,24 @@ class _Parser:
 
     def parse_regex(self) -> Regex:
         start = self.pos
+        offsets: list[int] | None = None  # where each character of a quoted pattern is written
         if self.peek() == '"':
             raw, pattern = self.parse_quoted()
+            offsets = _decoded_offsets(raw)
         else:
             pattern = self.scan_unquoted_regex()
             raw = pattern
             if not pattern:
                 raise self.unexpected("a regular expression")
         try:
-            python_pattern = _python_pattern(pattern)
-        except _BracketError as exc:
-            where = start + exc.offset if raw == pattern else start
-            raise self.error(f"invalid regular expression ({exc.message})", where) from None
-        try:
+            python_pattern = translate_regex(pattern)
             compiled = re.compile(python_pattern)
-        except re.error as exc:
-            # re reports where in the pattern it failed; for an unquoted pattern left as written by the
-            # translation, that maps onto the query.
-            where = start + (exc.pos or 0) if raw == pattern == python_pattern else start
-            raise self.error(f"invalid regular expression ({exc.msg})", min(where, len(self.text))) from None
-        except (OverflowError, RecursionError, ValueError) as exc:
+        except RegexError as exc:
+            offset = exc.offset or 0
+            where = start + (offsets[min(offset, len(offsets) - 1)] if offsets is not None else offset)
+            message = f"invalid regular expression ({exc.message})"
+            raise self.error(message, min(where, len(self.text))) from None
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
             raise self.error(f"invalid regular expression ({exc})", start) from None
         self.expect_end_of_term()
         return Regex(python_pattern, raw, compiled)
@@ -647,6 +716,29 @@ class _Parser:
         i = min(i, len(text))
         self.pos = i
         return text[start:i]
+
+
+def _decoded_offsets(raw: str) -> list[int]:
+    """For a JSON string as written (quotes included, already known to be valid), the index in ``raw`` of
+    each character it decodes to, plus that of the closing quote."""
+    offsets: list[int] = []
+    i = 1
+    while i < len(raw) - 1:
+        offsets.append(i)
+        if raw[i] != "\\":
+            i += 1
+        elif raw[i + 1] != "u":
+            i += 2
+        elif (
+            0xD800 <= int(raw[i + 2 : i + 6], 16) <= 0xDBFF
+            and raw.startswith("\\u", i + 6)
+            and 0xDC00 <= int(raw[i + 8 : i + 12], 16) <= 0xDFFF
+        ):
+            i += 12  # a surrogate pair written as two escapes decodes to one character
+        else:
+            i += 6
+    offsets.append(i)
+    return offsets
 
 
 def _bracket_end(text: str, start: int) -> int:
@@ -692,56 +784,264 @@ _POSIX_CLASSES = {
 _SET_SPECIAL = frozenset("\\]^-[&~|")
 
 
-class _BracketError(Exception):
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
+class RegexError(ValueError):
+    """A regular expression that NGSI-LD ``q``/``idPattern`` (and so the embedded broker) refuses.
+
+    ``offset``: the 0-based index of the offending character in the pattern (None when unknown); ``syntax``:
+    the pattern does not parse (rather than using something a finite automaton cannot run, or being too
+    large)."""
+
+    def __init__(self, message: str, offset: int | None, *, syntax: bool = False) -> None:
+        super().__init__(message if offset is None else f"{message} at position {offset}")
         self.message = message
         self.offset = offset
+        self.syntax = syntax
 
 
-def _python_pattern(pattern: str) -> str:
-    """The regular expression as Python's ``re`` must read it to mean what POSIX means: bracket expressions
-    rewritten (``[[:alpha:]]`` -> ``[A-Za-z]``, ``[`` ``&`` ``~`` ``|`` and a literal ``-`` escaped, which
-    Python would otherwise read as nested sets or set operations). The rest is left alone: the extensions
-    Python adds (``\\d``, ``(?i)``) keep working."""
-    if "[" not in pattern:
-        return pattern
-    out: list[str] = []
+# Group headers written as one token: (?:  (?P<n>  (?P=n)  (?#…)  (?=  (?!  (?<=  (?<!  (?>  (?i)  (?i:  (?(1)
+_GROUP_HEAD = re.compile(r"\(\?(?:P<[^>]*>|P=[^)]*\)|#[^)]*\)|[=!:>]|<[=!]|[aiLmsux-]*[:)]|\([^)]*\))?")
+_LEADING_FLAGS = re.compile(r"(?:\(\?[aiLmsux]+\))+")
+_REPEAT = re.compile(r"\{[0-9]*(?:,[0-9]*)?\}")
+_SUPPORTED_AT = frozenset(
+    {
+        _sre.AT_BEGINNING,
+        _sre.AT_BEGINNING_LINE,
+        _sre.AT_BEGINNING_STRING,
+        _sre.AT_END,
+        _sre.AT_END_LINE,
+        _sre.AT_END_STRING,
+        _sre.AT_BOUNDARY,
+        _sre.AT_NON_BOUNDARY,
+    }
+)
+_SUPPORTED_CATEGORIES = frozenset(
+    {
+        _sre.CATEGORY_DIGIT,
+        _sre.CATEGORY_NOT_DIGIT,
+        _sre.CATEGORY_SPACE,
+        _sre.CATEGORY_NOT_SPACE,
+        _sre.CATEGORY_WORD,
+        _sre.CATEGORY_NOT_WORD,
+    }
+)
+_UNSUPPORTED_REGEX = {
+    _sre.GROUPREF: "backreferences",
+    _sre.GROUPREF_EXISTS: "conditional groups",
+    _sre.ASSERT: "lookahead/lookbehind assertions",
+    _sre.ASSERT_NOT: "negative lookahead/lookbehind assertions",
+    _sre.ATOMIC_GROUP: "atomic groups",
+    _sre.POSSESSIVE_REPEAT: "possessive quantifiers",
+}
+# The translation at most doubles a pattern ('$' -> '\\Z'), plus the '(?s)' in front.
+_MAX_PYTHON_LENGTH = 2 * MAX_REGEX_LENGTH + 4
+
+
+def _regex_states(items: Any, depth: int = 0) -> int:
+    """How many states the broker's Thompson automaton (``linear_regex._Builder``) needs for a parsed
+    sequence, counted as it builds them; raises RegexError for what it cannot build."""
+    total = 0
+    for op, av in items:
+        if op in _UNSUPPORTED_REGEX:
+            raise RegexError(
+                f"{_UNSUPPORTED_REGEX[op]} are not supported: NGSI-LD regular expressions are POSIX "
+                "extended ones",
+                None,
+            )
+        if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY):
+            total += 1
+        elif op is _sre.AT:
+            if av not in _SUPPORTED_AT:
+                raise RegexError(f"unsupported anchor {av}", None)
+            total += 1
+        elif op is _sre.IN:
+            for item_op, item_av in av:
+                if item_op is _sre.CATEGORY and item_av not in _SUPPORTED_CATEGORIES:
+                    raise RegexError(f"unsupported character category {item_av}", None)
+                if item_op not in (_sre.NEGATE, _sre.LITERAL, _sre.RANGE, _sre.CATEGORY):
+                    raise RegexError(f"unsupported character class item {item_op}", None)
+            total += 1
+        elif op is _sre.BRANCH:
+            total += 1 + sum(_regex_states(alternative, depth + 1) for alternative in av[1])
+        elif op is _sre.SUBPATTERN:
+            total += _regex_states(av[3], depth + 1)
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            low, high, sub = av
+            size = _regex_states(sub, depth + 1)
+            if high == _sre.MAXREPEAT:
+                total += 1 + size + low * size  # a loop split, one copy to loop on, ``low`` copies
+            else:
+                total += (high - low) * (1 + size) + low * size  # an optional split per optional copy
+        else:
+            raise RegexError(f"unsupported regular expression construct {op}", None)
+    return total
+
+
+def _group_nesting_problem(pattern: str) -> int | None:
+    """Index of the first '(' nested deeper than MAX_REGEX_NESTING in a Python-syntax pattern, or None.
+    Checked before parsing, so that Python's recursive parser and the automaton builder never run out of
+    stack (where that happens depends on the caller's stack: the answer would not be the same everywhere)."""
+    depth = 0
     i = 0
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
-            out.append(pattern[i : i + 2])
             i += 2
             continue
         if c == "[":
+            i += 1
+            if pattern[i : i + 1] == "^":
+                i += 1
+            if pattern[i : i + 1] == "]":
+                i += 1
+            while i < len(pattern) and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+            if depth > MAX_REGEX_NESTING:
+                return i
+        elif c == ")":
+            depth = max(depth - 1, 0)
+        i += 1
+    return None
+
+
+def regex_tree(pattern: str) -> Any:
+    """Parse a Python-syntax pattern (what :func:`translate_regex` makes of a POSIX one) and decide whether
+    it is accepted: the one decision that both this parser and the embedded broker's linear-time matcher
+    (which builds its automaton from the tree returned) follow. Raises :class:`RegexError` with the index
+    in ``pattern`` where it is known."""
+    if len(pattern) > _MAX_PYTHON_LENGTH:
+        raise RegexError(f"the regular expression is longer than {MAX_REGEX_LENGTH} characters", None)
+    deep = _group_nesting_problem(pattern)
+    if deep is not None:
+        raise RegexError(f"groups nested deeper than {MAX_REGEX_NESTING}", deep)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the translation leaves no nested set to warn about
+            parsed = _sre_parse.parse(pattern, 0)
+    except re.error as exc:
+        raise RegexError(exc.msg, exc.pos, syntax=True) from None
+    except (OverflowError, RecursionError, ValueError) as exc:
+        raise RegexError(str(exc) or type(exc).__name__, None, syntax=True) from None
+    if 1 + _regex_states(parsed) > MAX_REGEX_STATES:  # 1: the final (matching) state
+        raise RegexError(f"the regular expression is too large (more than {MAX_REGEX_STATES} states)", None)
+    return parsed
+
+
+def _regex_tokens(pattern: str) -> list[tuple[int, int, int]]:
+    """The written pattern cut into tokens (an atom, an escape, a bracket expression, a group header, ')',
+    a repeat): (start, end, groups open after it)."""
+    tokens: list[tuple[int, int, int]] = []
+    depth = 0
+    i = 0
+    while i < len(pattern):
+        start = i
+        c = pattern[i]
+        if c == "\\":
+            following = pattern[i + 1 : i + 2]
+            i += {"x": 4, "u": 6, "U": 10}.get(following, 2)
+            if following.isdigit():
+                while i < len(pattern) and pattern[i].isdigit() and i < start + 4:
+                    i += 1
+        elif c == "[":
+            end = _bracket_end(pattern, i)
+            i = end + 1 if end >= 0 else len(pattern)
+        elif c == "(":
+            head = _GROUP_HEAD.match(pattern, i)
+            i = head.end() if head else i + 1
+            if not pattern[start:i].endswith(")"):
+                depth += 1
+        elif c == ")":
+            depth = max(depth - 1, 0)
+            i += 1
+        else:
+            repeat = _REPEAT.match(pattern, i) if c == "{" else None
+            i = repeat.end() if repeat else i + 1
+        tokens.append((start, min(i, len(pattern)), depth))
+    return tokens
+
+
+def _refusal_offset(pattern: str) -> int:
+    """Where a written pattern that parses but is refused (unsupported construct, too many states) goes
+    wrong: the start of the first token whose prefix (with its groups closed) is refused."""
+    tokens = _regex_tokens(pattern)
+
+    def refused(count: int) -> bool:
+        _start, end, depth = tokens[count - 1]
+        try:
+            regex_tree(_translate(pattern[:end] + ")" * depth)[0])
+        except RegexError as exc:
+            return not exc.syntax
+        return False
+
+    low, high = 1, len(tokens)  # refused(len(tokens)): the whole pattern is refused
+    while low < high:
+        middle = (low + high) // 2
+        if refused(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return tokens[high - 1][0] if tokens else 0
+
+
+def _translate(pattern: str) -> tuple[str, list[int]]:
+    """A POSIX extended regular expression as Python's ``re`` must read it to mean what POSIX means, and
+    for each character of the result the index in ``pattern`` it comes from (plus the end).
+
+    ``.`` matches a line break (``(?s)`` in front) and ``$`` only the very end of the text (``\\Z``:
+    Python's ``$`` also matches before a final line break), unless the pattern asks for Python's multi-line
+    mode; bracket expressions are rewritten (``[[:alpha:]]`` -> ``[A-Za-z]``; ``[`` ``&`` ``~`` ``|`` and a
+    literal ``-`` escaped, which Python would read as nested sets or set operations). The rest is left
+    alone: the extensions Python adds (``\\d``, ``(?i)``) keep working."""
+    out: list[str] = ["(?s)"]
+    origins: list[int] = [0] * 4
+
+    def emit(text: str, origin: int) -> None:
+        out.append(text)
+        origins.extend([origin] * len(text))
+
+    flags = _LEADING_FLAGS.match(pattern)
+    multiline = flags is not None and "m" in flags.group()
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            for k, char in enumerate(pattern[i : i + 2]):
+                emit(char, i + k)
+            i += 2
+        elif c == "[":
             end = _bracket_end(pattern, i)
             if end < 0:
-                raise _BracketError("'[' is never closed", i)
-            out.append("[" + _python_set(pattern, i + 1, end) + "]")
+                raise RegexError("'[' is never closed", i, syntax=True)
+            emit("[", i)
+            _python_set(pattern, i + 1, end, emit)
+            emit("]", end)
             i = end + 1
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+        elif c == "$" and not multiline:
+            emit("\\Z", i)
+            i += 1
+        else:
+            emit(c, i)
+            i += 1
+    origins.append(len(pattern))
+    return "".join(out), origins
 
 
-def _python_set(pattern: str, start: int, end: int) -> str:
-    """The body ``pattern[start:end]`` of a bracket expression as the body of a Python character set."""
-    out: list[str] = []
+def _python_set(pattern: str, start: int, end: int, emit: Callable[[str, int], None]) -> None:
+    """The body ``pattern[start:end]`` of a bracket expression, emitted as the body of a Python set."""
     i = start
     if pattern[i : i + 1] == "^":
-        out.append("^")
+        emit("^", i)
         i += 1
-    # Items: ("char", c) a literal character, ("raw", text) an escape or a class, ("dash", "-").
-    items: list[tuple[str, str]] = []
+    # Items: (kind, text, origin); kind "char" a literal character, "raw" an escape or a class, "dash".
+    items: list[tuple[str, str, int]] = []
     if pattern[i : i + 1] in ("]", "-"):
-        items.append(("char", pattern[i]))  # literal in the first place
+        items.append(("char", pattern[i], i))  # literal in the first place
         i += 1
     while i < end:
         c = pattern[i]
         if c == "\\":
-            items.append(("raw", pattern[i : i + 2]))
+            items.append(("raw", pattern[i : i + 2], i))
             i += 2
         elif (
             c == "["
@@ -754,45 +1054,66 @@ def _python_set(pattern: str, start: int, end: int) -> str:
             if kind == ":":
                 if name not in _POSIX_CLASSES:
                     known = ", ".join(f"[:{n}:]" for n in _POSIX_CLASSES)
-                    raise _BracketError(f"unknown character class [:{name}:], known: {known}", i)
-                items.append(("raw", _POSIX_CLASSES[name]))
+                    raise RegexError(f"unknown character class [:{name}:], known: {known}", i, syntax=True)
+                items.append(("raw", _POSIX_CLASSES[name], i))
             elif len(name) == 1:
-                items.append(("char", name))  # a collating element or equivalence class of one character
+                items.append(("char", name, i))  # a collating element or equivalence class of one character
             else:
-                raise _BracketError(f"unsupported collating element [{kind}{name}{kind}]", i)
+                raise RegexError(f"unsupported collating element [{kind}{name}{kind}]", i, syntax=True)
             i = close + 2
         elif c == "-":
-            items.append(("dash", c))
+            items.append(("dash", c, i))
             i += 1
         else:
-            items.append(("char", c))
+            items.append(("char", c, i))
             i += 1
     previous_is_endpoint = False
-    for index, (kind, text) in enumerate(items):
+    after_range = False
+    for index, (kind, text, origin) in enumerate(items):
         following = items[index + 1] if index + 1 < len(items) else None
         if kind == "dash":
             # A range operator between two single characters; anywhere else a literal '-'.
             is_range = previous_is_endpoint and following is not None and following[0] != "dash"
-            out.append("-" if is_range else "\\-")
+            emit("-" if is_range else "\\-", origin)
             previous_is_endpoint = False
+            after_range = is_range
             continue
-        out.append("\\" + text if kind == "char" and text in _SET_SPECIAL else text)
-        after_range = len(out) >= 2 and out[-2] == "-"
+        emit("\\" + text if kind == "char" and text in _SET_SPECIAL else text, origin)
         previous_is_endpoint = not after_range and (kind == "char" or len(text) == 2)
-    return "".join(out)
+        after_range = False
+
+
+def translate_regex(pattern: str) -> str:
+    """A POSIX regular expression as written in ``q`` or ``idPattern``, checked and translated for Python's
+    ``re`` (see :func:`_translate`); what the embedded broker refuses is refused here too
+    (:func:`regex_tree`). Raises :class:`RegexError` whose ``offset`` is the offending character in
+    ``pattern``."""
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise RegexError(
+            f"the regular expression is longer than {MAX_REGEX_LENGTH} characters", MAX_REGEX_LENGTH
+        )
+    python, origins = _translate(pattern)
+    try:
+        regex_tree(python)
+    except RegexError as exc:
+        if exc.offset is not None:
+            offset = origins[min(exc.offset, len(origins) - 1)]
+        else:
+            offset = _refusal_offset(pattern)
+        raise RegexError(exc.message, offset, syntax=exc.syntax) from None
+    return python
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """An NGSI-LD regular expression (POSIX, as ``idPattern`` and ``~=`` take) compiled for Python's ``re``;
-    raises ValueError with the cause."""
+    raises ValueError (a :class:`RegexError`) with the cause and position."""
+    python = translate_regex(pattern)
     try:
-        return re.compile(_python_pattern(pattern))
-    except _BracketError as exc:
-        raise ValueError(f"{exc.message} at position {exc.offset}") from None
+        return re.compile(python)
     except re.error as exc:
-        raise ValueError(str(exc)) from None
+        raise RegexError(exc.msg, None, syntax=True) from None
     except (OverflowError, RecursionError) as exc:
-        raise ValueError(str(exc) or type(exc).__name__) from None
+        raise RegexError(str(exc) or type(exc).__name__, None, syntax=True) from None
 
 
 def parse_query(text: str) -> Query:
@@ -895,6 +1216,8 @@ def _equals(candidate: Any, value: Value) -> bool:
 
 
 def _ordered(candidate: Any, op: str, literal: Literal) -> bool:
+    if isinstance(candidate, RelationshipObject):
+        return False  # relationships compare their object URI with == and != only (ranges included)
     coerced = _coerce(candidate, literal.kind)
     if coerced is None:
         return False
@@ -966,6 +1289,14 @@ def key_values_resolver(entity: Mapping[str, Any]) -> Resolver:
     return resolve
 
 
+class RelationshipObject(str):
+    """The object URI of a Relationship, as a resolver returns it: it equals (``==``, ``!=``) the URI, but
+    ordering comparisons and regular expressions never match it (clause 4.9), and only it is followed by a
+    linked path ``a{b}``."""
+
+    __slots__ = ()
+
+
 def normalized_resolver(
     entity: Mapping[str, Any],
     *,
@@ -975,12 +1306,46 @@ def normalized_resolver(
     """Resolver for a normalized (or concise) entity. ``expand`` maps a short name of the query to the key
     the entity uses (identity for compact entities, the context's expansion for expanded ones); ``fetch``
     returns the entity a relationship points at, for ``a{b}`` paths (without it those paths match nothing).
-    Entity types are compared after ``expand`` as well."""
+    Entity types are compared after ``expand`` as well.
+
+    Following relationships is bounded: each target is fetched once and each (entity, remaining path) is
+    resolved once per resolver, and at most :data:`MAX_LINKED_ENTITIES` entities are fetched, so that
+    relationships that point back at their entity, or at many others, cannot make one evaluation explode."""
+    links = _Links(expand, fetch) if fetch is not None else None
 
     def resolve(path: AttrPath) -> Sequence[Any]:
-        return _resolve(entity, path, expand, fetch, 0)
+        return _resolve(entity, path, expand, links, 0)
 
     return resolve
+
+
+class _Links:
+    """The relationship targets met while evaluating one query on one entity."""
+
+    def __init__(
+        self, expand: Callable[[str], str], fetch: Callable[[str], Mapping[str, Any] | None]
+    ) -> None:
+        self.expand = expand
+        self.fetch = fetch
+        self.entities: dict[str, Mapping[str, Any] | None] = {}
+        # (target, id(path)) -> (path, values); the path is kept so that its id cannot be reused.
+        self.resolved: dict[tuple[str, int], tuple[AttrPath, list[Any]]] = {}
+
+    def entity(self, uri: str) -> Mapping[str, Any] | None:
+        if uri not in self.entities:
+            if len(self.entities) >= MAX_LINKED_ENTITIES:
+                return None
+            self.entities[uri] = self.fetch(uri)
+        return self.entities[uri]
+
+    def values(self, uri: str, path: AttrPath, depth: int) -> list[Any]:
+        key = (uri, id(path))
+        done = self.resolved.get(key)
+        if done is None:
+            linked = self.entity(uri)
+            found = [] if linked is None else _resolve(linked, path, self.expand, self, depth + 1)
+            done = self.resolved[key] = (path, found)
+        return done[1]
 
 
 def _instances(attribute: Any) -> list[Any]:
@@ -990,7 +1355,8 @@ def _instances(attribute: Any) -> list[Any]:
 
 
 def _attribute_value(instance: Any) -> list[Any]:
-    """The comparable value(s) of one attribute instance."""
+    """The comparable value(s) of one attribute instance; a Relationship's object URIs as
+    :class:`RelationshipObject`."""
     if not isinstance(instance, Mapping):
         return [instance]  # concise form: the bare value
     # Its type decides when it is a current kind name; any other (an older name too), the member it has.
@@ -1004,14 +1370,20 @@ def _attribute_value(instance: Any) -> list[Any]:
             return [instance]  # a concise compound value
     if member not in instance:
         return []
-    return [_unwrap(instance[member])]
+    value = _unwrap(instance[member])
+    if member in ("object", "objectList"):
+        if isinstance(value, str):
+            return [RelationshipObject(value)]
+        if isinstance(value, list):
+            return [[RelationshipObject(v) if isinstance(v, str) else v for v in value]]
+    return [value]
 
 
 def _resolve(
     entity: Mapping[str, Any],
     path: AttrPath,
     expand: Callable[[str], str],
-    fetch: Callable[[str], Mapping[str, Any] | None] | None,
+    links: _Links | None,
     depth: int,
 ) -> list[Any]:
     if path.entity_types:
@@ -1024,15 +1396,18 @@ def _resolve(
         return []
     instances = _instances(entity[key])
     if path.linked is not None:
-        if fetch is None or depth >= MAX_DEPTH:
+        if links is None or depth >= MAX_DEPTH:
             return []
+        # Only a Relationship is followed (a Property whose value is a URI is no link), each target once.
+        targets = dict.fromkeys(
+            target
+            for instance in instances
+            for target in _flatten(_attribute_value(instance))
+            if isinstance(target, RelationshipObject)
+        )
         found: list[Any] = []
-        for instance in instances:
-            for target in _flatten(_attribute_value(instance)):
-                if isinstance(target, str):
-                    linked = fetch(target)
-                    if linked is not None:
-                        found.extend(_resolve(linked, path.linked, expand, fetch, depth + 1))
+        for target in targets:
+            found.extend(links.values(target, path.linked, depth))
         return found
     values: list[Any] = []
     for instance in instances:

@@ -393,8 +393,8 @@ class _Checker:
             self.string_array(document["watchedAttributes"], ("watchedAttributes",), "watchedAttributes")
         if has_entities or has_watched or document.get("localOnly") is True:
             return
-        if "timeInterval" in document:
-            return  # reported with timeInterval, which needs entities
+        if document.get("timeInterval") is not None:
+            return  # reported with timeInterval, which needs entities (a null one is not checked there)
         if self.full:
             message = (
                 "a subscription needs entities or watchedAttributes (or both), clause 5.2.12: with neither "
@@ -517,10 +517,12 @@ class _Checker:
             if isinstance(coordinates, str):
                 # Also accepted as the JSON text of the array (as in a query string).
                 try:
-                    coordinates = json.loads(coordinates)
-                except ValueError:
+                    coordinates = _strict_json(coordinates)
+                except ValueError as exc:
                     shown = show(coordinates)
-                    message = f"coordinates must be a GeoJSON coordinates array, got the string {shown}"
+                    message = (
+                        f"coordinates must be a GeoJSON coordinates array, got the string {shown} ({exc})"
+                    )
                     self.report(ERROR, "subscription.geoq", message, (*path, "coordinates"))
                     coordinates = None
             if coordinates is not None:
@@ -686,6 +688,42 @@ class _Checker:
                 if member not in ("key", "value"):
                     message = f"{member!r} is not a member of a key/value pair (key, value)"
                     self.report(ERROR, "subscription.key-value", message, (*where, member))
+
+
+# GeoJSON coordinates nest at most 4 arrays deep (a MultiPolygon); a string nested far deeper is refused
+# before it is parsed (json.loads would exhaust the stack).
+_MAX_COORDINATES_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _strict_json(text: str) -> Any:
+    """``text`` parsed as strict JSON (no NaN or Infinity) nested at most _MAX_COORDINATES_DEPTH deep;
+    ValueError with the cause otherwise."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > _MAX_COORDINATES_DEPTH:
+                raise ValueError(f"nested deeper than {_MAX_COORDINATES_DEPTH} levels")
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at character {exc.pos}") from None
 
 
 def _looks_numeric(text: str) -> bool:

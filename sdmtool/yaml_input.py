@@ -148,12 +148,19 @@ class _Builder:
         self.end = 0  # where the text of the value built last ends
         self.built: set[int] = set()  # nodes met once: meeting one again is meeting an alias of it
         self.positions: dict[PathKey, tuple[int, int]] = {}
-        self.strings: dict[PathKey, ScalarNode] = {}  # where each string value is written, to point inside
+        # Where each string value is written, to point inside, with the column of the collection holding it
+        # (a block scalar's explicit indentation is relative to it; -1 at the top).
+        self.strings: dict[PathKey, tuple[ScalarNode, int]] = {}
         self.duplicates: list[tuple[PathKey, int, int]] = []
         self.budget = max(_EXPANSION_FLOOR, _EXPANSION_FACTOR * node_count)
 
     def build(
-        self, node: Node, path: PathKey = (), active: frozenset[int] = frozenset(), after: int | None = None
+        self,
+        node: Node,
+        path: PathKey = (),
+        active: frozenset[int] = frozenset(),
+        after: int | None = None,
+        parent_indent: int = -1,
     ) -> Any:
         """The JSON value of ``node`` at ``path``; ``after``: where the text before it ends (the end of its
         key, or of the item before it), to find an alias of the node where the alias is written."""
@@ -165,17 +172,17 @@ class _Builder:
         alias = self.alias_at(after) if id(node) in self.built else None
         self.built.add(id(node))
         self.positions.setdefault(path, _mark(node) if alias is None else _line_column(self.text, alias))
-        value = self.value(node, path, active)
+        value = self.value(node, path, active, parent_indent)
         # Where the text of this value ends (the alias, not its anchor): the next item is looked for after it.
         written = _ALIAS.match(self.text, alias) if alias is not None else None
         self.end = written.end() if written else node.end_mark.index
         return value
 
-    def value(self, node: Node, path: PathKey, active: frozenset[int]) -> Any:
+    def value(self, node: Node, path: PathKey, active: frozenset[int], parent_indent: int = -1) -> Any:
         if isinstance(node, ScalarNode):
             value = _scalar(node)
             if isinstance(value, str):
-                self.strings.setdefault(path, node)
+                self.strings.setdefault(path, (node, parent_indent))
             return value
         if id(node) in active:
             raise _Refused(node, "an alias refers to a value that contains it: JSON cannot hold a cycle")
@@ -185,7 +192,7 @@ class _Builder:
                 raise _Refused(node, _tag_message(node.tag))
             items, after = [], node.start_mark.index
             for index, item in enumerate(node.value):
-                items.append(self.build(item, (*path, index), active, after))
+                items.append(self.build(item, (*path, index), active, after, node.start_mark.column))
                 after = self.end
             return items
         assert isinstance(node, MappingNode)
@@ -197,7 +204,9 @@ class _Builder:
             if key in result:
                 line, column = _mark(key_node)
                 self.duplicates.append(((*path, key), line, column))
-            result[key] = self.build(value_node, (*path, key), active, key_node.end_mark.index)
+            result[key] = self.build(
+                value_node, (*path, key), active, key_node.end_mark.index, node.start_mark.column
+            )
         return result
 
     def alias_at(self, after: int | None) -> int | None:
@@ -274,43 +283,116 @@ def _nearest(positions: dict[PathKey, tuple[int, int]], path: PathKey) -> tuple[
     return None, None
 
 
-def _string_offset(text: str, node: ScalarNode, index: int) -> int | None:
+def _string_offset(text: str, node: ScalarNode, index: int, parent_indent: int = -1) -> int | None:
     """Where character ``index`` of a string scalar is written in ``text``; None when it cannot be told.
 
-    Each style is read as YAML writes it: escapes in double quotes, ``''`` in single quotes, the content
-    lines of a block scalar (``|``, ``>``) after their indentation. A line break inside a flow scalar, or
-    between the lines of a block scalar, stands for one character (a line break or a space)."""
+    Each style is read as YAML writes it: escapes in double quotes (an escaped line break stands for
+    nothing), ``''`` in single quotes, line folding in flow scalars (white space around a line break is no
+    content; a break stands for a space, or for a line break per empty line after it), the content lines of
+    a block scalar (``|``, ``>``) after their indentation, explicit (``|2``: relative to ``parent_indent``,
+    the column of the collection holding the scalar) or detected."""
     start, end = node.start_mark.index, node.end_mark.index
     raw = text[start:end]
     style = node.style or ""
     if style in ("|", ">"):
-        offset = raw.find("\n") + 1  # the content starts on the line after the indicators
-        lines = raw[offset:].split("\n") if offset else []
-        indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
-        remaining = index
-        for line in lines:
-            content = len(line) - indent
-            if remaining <= content:
-                return start + offset + indent + remaining
-            remaining -= max(content, 0) + 1
-            offset += len(line) + 1
+        return _block_offset(raw, node.value, index, parent_indent, start)
+    for position, offset in enumerate(_flow_offsets(raw, style)):
+        if position == index:
+            return start + offset
+    return None
+
+
+def _block_offset(raw: str, value: str, index: int, parent_indent: int, start: int) -> int | None:
+    """Character ``index`` of the block scalar written as ``raw`` whose value is ``value``. Each content
+    line (after the indentation) is written in the value as it is; what lies between two of them is what
+    the line breaks fold into (line breaks, a space for ``>``), placed at the break that ends the line."""
+    offset = raw.find("\n") + 1  # the content starts on the line after the indicators
+    if not offset:
         return None
-    offset = 1 if style in ("'", '"') else 0
-    for _ in range(index):
-        if offset >= len(raw):
-            return None
-        char = raw[offset]
-        if char == "\n":  # a folded line break: the indentation after it is not part of the value
-            offset += 1
-            while offset < len(raw) and raw[offset] in " \t":
-                offset += 1
-        elif style == "'" and raw.startswith("''", offset):
-            offset += 2
+    lines = raw[offset:].split("\n")
+    header = re.match(r"[|>]([+-]?)([1-9]?)([+-]?)", raw)
+    explicit = header.group(2) if header else ""
+    if explicit:
+        # YAML: the content is indented by the indicator beyond the enclosing collection (at least 1).
+        indent = max(parent_indent + 1, 1) + int(explicit) - 1
+    else:
+        indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+    found = 0  # where in the value the text after the last content line placed starts
+    line_break = offset - 1  # the break before the current line
+    for line in lines:
+        content = line[indent:]
+        if content:
+            at = value.find(content, found)
+            if at < 0:
+                return None
+            if index < at:
+                return start + line_break  # folded white space between two lines
+            if index < at + len(content):
+                return start + offset + indent + index - at
+            found = at + len(content)
+        line_break = offset + len(line)
+        offset += len(line) + 1
+    return start + line_break if index >= found else None
+
+
+def _flow_offsets(raw: str, style: str) -> Iterator[int]:
+    """The offset in ``raw`` (a plain, single- or double-quoted scalar as written) of each character of its
+    value, then of its end."""
+    quoted = style in ("'", '"')
+    i = 1 if quoted else 0
+    end = len(raw) - 1 if quoted else len(raw)
+    while i < end:
+        char = raw[i]
+        if char in " \t":
+            blank_end = i
+            while blank_end < end and raw[blank_end] in " \t":
+                blank_end += 1
+            if blank_end < end and raw[blank_end] == "\n":
+                i = blank_end  # white space before a line break is no content
+                continue
+            yield i
+            i += 1
+        elif char == "\n":
+            # A line break and the indentation after it fold into one space, or into one line break per
+            # empty line that follows; those characters are placed at the break.
+            line_break = i
+            empty, i = _skip_line_breaks(raw, i, end)
+            for _ in range(max(empty, 1)):
+                yield line_break
+        elif style == "'" and raw.startswith("''", i):
+            yield i
+            i += 2
         elif style == '"' and char == "\\":
-            offset += {"x": 4, "u": 6, "U": 10}.get(raw[offset + 1 : offset + 2], 2)
+            following = raw[i + 1 : i + 2]
+            if following == "\n":
+                # An escaped line break stands for nothing; the indentation after it is dropped, while each
+                # empty line after it still stands for a line break.
+                escape = i
+                empty, i = _skip_line_breaks(raw, i + 1, end)
+                for _ in range(empty):
+                    yield escape
+                continue
+            yield i
+            i += {"x": 4, "u": 6, "U": 10}.get(following, 2)
         else:
-            offset += 1
-    return start + offset if offset <= len(raw) else None
+            yield i
+            i += 1
+    yield min(i, end)
+
+
+def _skip_line_breaks(raw: str, i: int, end: int) -> tuple[int, int]:
+    """From the line break at ``i``: (how many empty lines follow it, where the next content starts)."""
+    empty = 0
+    i += 1
+    while True:
+        j = i
+        while j < end and raw[j] in " \t":
+            j += 1
+        if j < end and raw[j] == "\n":
+            empty += 1
+            i = j + 1
+            continue
+        return empty, j
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
@@ -329,8 +411,8 @@ def _document_entities(name: str, text: str, node: Node, document: int | None) -
     positions, strings = builder.positions, builder.strings
 
     def locate(path: PathKey, string_index: int | None = None) -> tuple[int | None, int | None]:
-        if string_index is not None and (scalar := strings.get(path)) is not None:
-            offset = _string_offset(text, scalar, string_index)
+        if string_index is not None and (written := strings.get(path)) is not None:
+            offset = _string_offset(text, written[0], string_index, written[1])
             if offset is not None:
                 return _line_column(text, offset)
         return _nearest(positions, path)

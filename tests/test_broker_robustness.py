@@ -305,6 +305,40 @@ def test_regexes_a_finite_automaton_cannot_run_are_refused(shared_api: httpx.Cli
     assert_problem(shared_api.post("/subscriptions", json=sub), 400, "BadRequestData")
 
 
+def test_id_pattern_and_q_read_regexes_as_posix(shared_api: httpx.Client) -> None:
+    # '$' is the very end (Python's would also match before a final line break), '.' matches a line break,
+    # and [[:digit:]] is a POSIX class: idPattern and q (the same translation) agree.
+    entities = [
+        {"id": "urn:ngsi-ld:Posix:7", "type": "Posix", "name": "line\n"},
+        {"id": "urn:ngsi-ld:Posix:x", "type": "Posix", "name": "a\nb"},
+    ]
+    assert shared_api.post("/entityOperations/upsert", json=entities).is_success
+
+    def ids(**params: str) -> list[str]:
+        response = shared_api.get("/entities", params={"type": "Posix", **params})
+        assert response.status_code == 200, response.text
+        return sorted(entity["id"].rsplit(":", 1)[-1] for entity in response.json())
+
+    assert ids(idPattern="Posix:[[:digit:]]$") == ["7"]
+    assert ids(q='name~="line$"') == []
+    assert ids(q='name~="^a.b$"') == ["x"]
+
+
+def test_patch_null_removes_an_optional_subscription_member(shared_api: httpx.Client) -> None:
+    sub = subscription("http://127.0.0.1:9/x", q="name==1", throttling=5)
+    created = shared_api.post("/subscriptions", json=sub)
+    assert created.status_code == 201, created.text
+    location = "/subscriptions/" + created.headers["Location"].rsplit("/", 1)[-1]
+    assert shared_api.patch(location, json={"q": None}).status_code == 204
+    stored = shared_api.get(location).json()
+    assert "q" not in stored and stored["throttling"] == 5
+    refused = shared_api.patch(location, json={"notification": None})
+    assert "mandatory" in assert_problem(refused, 400, "BadRequestData")["detail"]
+    refused = shared_api.patch(location, json={"entities": None})
+    assert "'entities' or 'watchedAttributes'" in assert_problem(refused, 400, "BadRequestData")["detail"]
+    assert shared_api.get(location).json()["entities"] == sub["entities"]  # a refused PATCH changes nothing
+
+
 @pytest.mark.parametrize(
     "q",
     [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdmtool.query import (
+    MAX_DEPTH,
+    MAX_LINKED_ENTITIES,
     And,
     AttrPath,
     Comparison,
@@ -141,9 +145,11 @@ def test_regex_quoted_and_unquoted() -> None:
     unquoted = parse_query("name~=(?i)^mer(c|k)|x==1").root
     assert isinstance(unquoted, Or)
     regex = unquoted.operands[0].value  # type: ignore[attr-defined]
-    assert isinstance(regex, Regex) and regex.pattern == "(?i)^mer(c|k)"
+    # POSIX '.' matches a line break: the pattern Python runs says so in front.
+    assert isinstance(regex, Regex) and regex.pattern == "(?s)(?i)^mer(c|k)"
+    assert regex.raw == "(?i)^mer(c|k)"
     quoted = parse_query('name!~="a;b|c"').root
-    assert isinstance(quoted, Comparison) and quoted.value.pattern == "a;b|c"  # type: ignore[union-attr]
+    assert isinstance(quoted, Comparison) and quoted.value.pattern == "(?s)a;b|c"  # type: ignore[union-attr]
 
 
 def test_unicode_attribute_names() -> None:
@@ -225,7 +231,7 @@ def test_printing_round_trips(text: str) -> None:
         ("a;;b", 2, "attribute name"),
         ("a~=x(", 4, "regular expression"),
         ("a==urn:", 7, "after its scheme"),
-        ("a==2020-13-01", 3, "invalid date"),
+        ("a==2020-13-01", 8, "month 13 is out of range"),
         ("()", 1, "attribute name"),
     ],
 )
@@ -467,7 +473,7 @@ def test_posix_bracket_expressions(pattern: str, matching: str, other: str) -> N
     [
         ("a~=[[:letter:]]", 4, "unknown character class [:letter:]"),
         ("a~=x[[.ab.]]", 5, "collating element"),
-        ('a~="[[:alpha:]"', 3, "never closed"),
+        ('a~="[[:alpha:]"', 4, "never closed"),
     ],
 )
 def test_posix_bracket_errors(text: str, position: int, fragment: str) -> None:
@@ -493,3 +499,283 @@ def test_broker_evaluates_q_with_this_parser() -> None:
     assert q.root == parse_query("name~=^[[:upper:]][[:lower:]]+$;speed>50").root
     assert q.evaluate({"name": "Mercedes", "speed": 80}) is True
     assert q.evaluate({"name": "mercedes", "speed": 80}) is False
+
+
+# ------------------------------------------------------------------------------------ linked paths, bounded
+
+
+def _counting_fetch(entities: list[dict]) -> tuple[list[str], Callable[[str], dict | None]]:
+    by_id = {e["id"]: e for e in entities}
+    calls: list[str] = []
+
+    def fetch(uri: str) -> dict | None:
+        calls.append(uri)
+        return by_id.get(uri)
+
+    return calls, fetch
+
+
+def _chain(levels: int, tail: str = "x") -> str:
+    return "r{" * levels + tail + "}" * levels
+
+
+def test_self_referencing_relationships_are_followed_once() -> None:
+    # Before: r pointing twice at its own entity doubled the work at every hop (2**18 fetches for 18 hops).
+    me = {
+        "id": "urn:L:1",
+        "type": "T",
+        "r": {"type": "Relationship", "object": ["urn:L:1", "urn:L:1"]},
+        "x": {"type": "Property", "value": 2},
+    }
+    calls, fetch = _counting_fetch([me])
+    resolve = normalized_resolver(me, fetch=fetch)
+    assert parse_query(_chain(18) + "==2").evaluate(resolve) is True
+    assert parse_query(_chain(18) + "==3").evaluate(resolve) is False
+    assert parse_query(_chain(MAX_DEPTH - 1)).evaluate(resolve) is True
+    assert calls == ["urn:L:1"]
+
+
+def test_relationship_cycles_fetch_each_entity_once() -> None:
+    a = {"id": "urn:A", "type": "T", "r": {"type": "Relationship", "object": ["urn:B", "urn:B", "urn:A"]}}
+    b = {
+        "id": "urn:B",
+        "type": "T",
+        "r": {"type": "Relationship", "object": ["urn:A", "urn:B"]},
+        "x": {"type": "Property", "value": 7},
+    }
+    calls, fetch = _counting_fetch([a, b])
+    assert parse_query(_chain(30) + "==7").evaluate(normalized_resolver(a, fetch=fetch)) is True
+    assert sorted(calls) == ["urn:A", "urn:B"]
+
+
+def test_linked_fetches_are_capped_per_evaluation() -> None:
+    targets = [f"urn:T:{i}" for i in range(MAX_LINKED_ENTITIES + 500)]
+    hub = {"id": "urn:hub", "type": "T", "r": {"type": "Relationship", "object": targets}}
+    leaves = [{"id": t, "type": "T", "x": {"type": "Property", "value": 1}} for t in targets]
+    calls, fetch = _counting_fetch([hub, *leaves])
+    resolve = normalized_resolver(hub, fetch=fetch)
+    assert parse_query("r{x}==1").evaluate(resolve) is True
+    assert parse_query("r{r{x}}==1").evaluate(resolve) is False  # the leaves have no r
+    assert len(calls) == MAX_LINKED_ENTITIES
+    assert calls == targets[:MAX_LINKED_ENTITIES]
+
+
+def test_honest_chains_still_resolve_through_distinct_entities() -> None:
+    a = {"id": "urn:A", "type": "A", "r": {"type": "Relationship", "object": "urn:B"}}
+    b = {"id": "urn:B", "type": "B", "s": {"type": "Relationship", "object": ["urn:C", "urn:D"]}}
+    c = {"id": "urn:C", "type": "C", "x": {"type": "Property", "value": 1}}
+    d = {"id": "urn:D", "type": "D", "x": {"type": "Property", "value": 5}}
+    calls, fetch = _counting_fetch([a, b, c, d])
+    resolve = normalized_resolver(a, fetch=fetch)
+    assert parse_query("r{s{x}}==5").evaluate(resolve) is True
+    assert parse_query("r{s{C:x}}==5").evaluate(resolve) is False
+    assert parse_query("r{s{x}}==1;r{s{x}}>4").evaluate(resolve) is True
+    assert calls == ["urn:B", "urn:C", "urn:D"]
+
+
+# --------------------------------------------------------------------------- relationships compare by ==/!=
+
+
+RELATED = {
+    "id": "urn:a",
+    "type": "T",
+    "rel": {"type": "Relationship", "object": "urn:b"},
+    "rels": {"object": ["urn:b", "urn:c"]},  # concise
+    "p": {"type": "Property", "value": "urn:b"},
+}
+TARGET = {"id": "urn:b", "type": "T", "color": {"type": "Property", "value": "red"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('rel=="urn:b"', True),
+        ("rel==urn:b", True),
+        ("rel!=urn:c", True),
+        ("rel==urn:x,urn:b", True),
+        ('rel>"urn:a"', False),
+        ('rel<"urn:z"', False),
+        ('rel>="urn:b"', False),
+        ('rel<="urn:b"', False),
+        ('rel=="urn:a".."urn:z"', False),
+        ('rel~="urn"', False),
+        ('rel!~="zzz"', False),
+        ("rels==urn:c", True),
+        ('rels>"urn:a"', False),
+        ('p>"urn:a"', True),  # a Property holding a URI string is a string
+        ('p~="urn"', True),
+        ('rel{color}=="red"', True),
+        ('rels{color}=="red"', True),
+        ('p{color}=="red"', False),  # only a Relationship is followed
+        ("p{color}", False),
+    ],
+)
+def test_relationships_compare_only_with_equality_and_only_they_are_followed(
+    text: str, expected: bool
+) -> None:
+    resolve = normalized_resolver(RELATED, fetch=lambda uri: TARGET if uri == "urn:b" else None)
+    assert parse_query(text).evaluate(resolve) is expected
+
+
+# ------------------------------------------------------------------------------------------ POSIX semantics
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("b$", "ab\n", False),
+        ("b$", "ab", True),
+        ("b\\n$", "ab\n", True),
+        ("a.b", "a\nb", True),
+        ("^a.*z$", "a\nb\nz", True),
+        ("[$]", "a$", True),
+        ("\\$", "a$", True),
+        ("(?m)^b$", "a\nb\nc", True),  # Python's multi-line mode, asked for, is kept
+    ],
+)
+def test_dollar_is_the_very_end_and_dot_matches_a_line_break(
+    pattern: str, value: str, expected: bool
+) -> None:
+    from reference_runtime.broker.linear_regex import compile_posix
+    from reference_runtime.broker.subscriptions import linear_query
+
+    text = "a~=" + json.dumps(pattern)
+    entity = {"id": "urn:x", "type": "T", "a": {"type": "Property", "value": value}}
+    assert parse_query(text).evaluate(normalized_resolver(entity)) is expected
+    assert linear_query(text).evaluate(normalized_resolver(entity)) is expected  # the broker's engine
+    assert bool(compile_pattern(pattern).search(value)) is expected  # idPattern in sdmtool validate
+    assert bool(compile_posix(pattern).search(value)) is expected  # idPattern in the broker
+
+
+# ------------------------------------------------------------------- one decision on regexes, positions
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ('a~="(?=a)"', 4, "lookahead"),
+        ("a~=x(?<!a)", 4, "lookahead"),
+        ('a~="(a)\\\\1"', 7, "backreferences"),
+        ("a~=(a)\\1", 6, "backreferences"),
+        ("a~=.{0,5000}", 4, "more than 2000 states"),
+        ("a~=(a{100}){100}", 11, "more than 2000 states"),
+        ("a~=a*+", 5, "possessive"),  # the '+' that makes it possessive
+        ("a~=(?>a)", 3, "atomic"),
+        ("a~=" + "(" * 101 + "a" + ")" * 101, 103, "nested deeper than 100"),
+        ('a~="\\u00e9(?=x)"', 10, "lookahead"),
+    ],
+)
+def test_regexes_the_broker_refuses_are_syntax_errors_at_the_offending_character(
+    text: str, position: int, fragment: str
+) -> None:
+    from reference_runtime.broker.subscriptions import checked_query
+
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position, info.value
+    assert fragment in info.value.message
+    with pytest.raises(Exception, match=fragment):  # the broker: 400 for the same reason
+        checked_query(text)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        ".{0,999}",  # 1,999 states and the final one: the largest accepted
+        ".{0,1000}",
+        "(a{20}){99}",
+        "(a{20}){100}",
+        "(?=a)",
+        "(a)\\1",
+        "(?P<n>a)(?P=n)",
+        "(?(1)a|b)",
+        "a++",
+        "[[:alpha:]]+$",
+        "(" * 100 + ")" * 100,
+        "(" * 101 + ")" * 101,
+        "a" * 1999,
+        "a" * 2000,
+        "x" * 4097,
+        "(?i)Ab\\d\\s\\w\\b",
+        "a{,3}",
+    ],
+)
+def test_validator_and_broker_accept_and_refuse_the_same_regexes(pattern: str) -> None:
+    from reference_runtime.broker.linear_regex import UnsupportedRegex, compile_posix
+
+    def accepted_by_validator() -> bool:
+        try:
+            parse_query("a~=" + json.dumps(pattern))
+            compile_pattern(pattern)
+        except (QuerySyntaxError, ValueError):
+            return False
+        return True
+
+    def accepted_by_broker() -> bool:
+        try:
+            compile_posix(pattern)
+        except UnsupportedRegex:
+            return False
+        return True
+
+    assert accepted_by_validator() == accepted_by_broker()
+    expected = not any(
+        marker in pattern for marker in ("{0,1000}", "{100}", "?=", "\\1", "?P=", "?(", "++", "x" * 4097)
+    ) and pattern not in ("(" * 101 + ")" * 101, "a" * 2000)
+    assert accepted_by_validator() is expected
+
+
+# ------------------------------------------------------------------------ errors at the offending character
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ('a=="ab\\qc"', 6, "Invalid \\escape"),
+        ('a=="x\\u12"', 5, "Invalid \\uXXXX escape"),
+        ('a~="abc(d"', 7, "missing )"),
+        ('a~="\\"ab(c"', 8, "missing )"),
+        ("a~=[[:alpha:]](", 14, "missing )"),
+        ("a~=[[:digit:]]x[z-a]", 16, "bad character range"),
+        ("a==2020-01-01T25:00:00Z", 14, "hour 25 is out of range (00-23)"),
+        ("a==2020-13-01", 8, "month 13 is out of range (01-12)"),
+        ("a==2021-02-29", 11, "day 29 is out of range (01-28)"),
+        ("a==0000-01-01", 3, "year 0000 is out of range"),
+        ("a>2020-01-01T10:61", 16, "minute 61"),
+        ("a>2020-01-01T10:00:00+24:00", 22, "offset hour 24"),
+        ("a<12:00:60", 8, "second 60"),
+    ],
+)
+def test_error_points_at_the_offending_character_inside_a_token(
+    text: str, position: int, fragment: str
+) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position, info.value
+    assert fragment in info.value.message
+
+
+# ---------------------------------------------------------------------------------------- Unicode numbers
+
+
+@pytest.mark.parametrize("name", ["a²", "a½", "aⅫ", "a١٢", "x_2"])
+def test_attribute_names_take_every_unicode_number(name: str) -> None:
+    root = parse_query(f"{name}==1").root
+    assert isinstance(root, Comparison) and root.path == AttrPath((name,))
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("a==²", 3, "'²' is not a digit of a number: numbers are written with the ASCII digits 0-9"),
+        ("a==١", 3, "ASCII digits 0-9"),
+        ("a>Ⅻ", 2, "ASCII digits 0-9"),
+        ("a==-²", 4, "'-' must be followed by a digit (0-9)"),
+        ("²a==1", 0, "attribute name"),
+    ],
+)
+def test_numbers_use_ascii_digits(text: str, position: int, fragment: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position, info.value
+    assert fragment in info.value.message

@@ -372,6 +372,27 @@ def test_valid_geo_queries_pass() -> None:
 
 
 @pytest.mark.parametrize(
+    ("coordinates", "fragment"),
+    [
+        ("[NaN, 1]", "NaN is not a JSON number"),
+        ("[1, Infinity]", "Infinity is not a JSON number"),
+        ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),  # json.loads would exhaust the stack
+        ("[1, 2", "not JSON"),
+    ],
+)
+def test_geo_query_coordinates_as_a_string_are_strict_json(coordinates: str, fragment: str) -> None:
+    geo_q = {"geometry": "Point", "coordinates": coordinates, "georel": "within"}
+    (problem,) = [p for p in check_subscription(_subscription(geoQ=geo_q)) if p.code == "subscription.geoq"]
+    assert problem.path == ("geoQ", "coordinates")
+    assert fragment in problem.message
+
+
+def test_a_null_time_interval_does_not_hide_the_missing_selection() -> None:
+    findings = check_subscription(_subscription(entities=_DELETE, timeInterval=None))
+    assert "subscription.selection" in {f.code for f in findings}
+
+
+@pytest.mark.parametrize(
     ("notification", "pointer", "after", "needle"),
     [
         # A missing member is located at the object that lacks it, a null one at the null.

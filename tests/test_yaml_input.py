@@ -285,3 +285,51 @@ def test_json_and_yaml_of_one_entity_give_the_same_findings(
     assert seen(from_yaml) == seen(from_json)
     # Each finding is placed in both files (YAML lines differ, and are never missing where JSON has one).
     assert [f.line is None for f in from_yaml] == [f.line is None for f in from_json]
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "value", "index"),
+    [
+        ('q: "abc\\\n   def"\n', ("q",), "abcdef", 3),  # an escaped line break stands for nothing
+        ("q: abc   \n  def\n", ("q",), "abc def", 4),  # trailing spaces before a folded break
+        ("q: 'it''s   \n   x'\n", ("q",), "it's x", 5),
+        ('q: "a\n\n  b"\n', ("q",), "a\nb", 2),  # an empty line folds into a line break
+        ("a:\n  q: |2\n      x==1\n", ("a", "q"), "  x==1\n", 2),  # explicit indentation, nested
+        ("q: |\n  ab\n  cd\n", ("q",), "ab\ncd\n", 3),
+    ],
+)
+def test_a_character_of_a_string_is_located_where_it_is_written(
+    text: str, path: tuple[str, ...], value: str, index: int
+) -> None:
+    (entity,) = yaml_input.read_yaml("q.yaml", text)
+    found: Any = entity.value
+    for key in path:
+        found = found[key]
+    assert found == value
+    line, column = entity.locate(path, index)
+    assert line is not None and column is not None
+    assert text.split("\n")[line - 1][column - 1] == value[index]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.text(alphabet='ab=~ \n\t\\"é', min_size=1, max_size=40),
+    style=st.sampled_from(['"', "'", "|", ">", None]),
+    width=st.integers(min_value=8, max_value=30),
+)
+def test_every_visible_character_of_a_dumped_string_is_located_on_it(
+    value: str, style: str | None, width: int
+) -> None:
+    text = yaml.safe_dump({"n": {"q": value}}, default_style=style, width=width, allow_unicode=True)
+    (entity,) = yaml_input.read_yaml("q.yaml", text)
+    assert entity.value["n"]["q"] == value
+    lines = text.split("\n")
+    written_style = yaml.compose(text).value[0][1].value[0][1].style  # PyYAML may choose another style
+    for index, char in enumerate(value):
+        if char in " \t\n":
+            continue  # white space may be folded into a line break: it has no character of its own
+        line, column = entity.locate(("n", "q"), index)
+        assert line is not None and column is not None
+        written = lines[line - 1][column - 1]
+        # A character written as an escape is located at its backslash.
+        assert written == char or (written_style == '"' and written == "\\"), (index, text)

@@ -57,7 +57,7 @@ from .errors import (
     payload_too_large,
     unsupported_media_type,
 )
-from .linear_regex import UnsupportedRegex, compile_linear
+from .linear_regex import UnsupportedRegex, compile_posix
 from .notifier import DEFAULT_MAX_PENDING, NOTIFIER_HEADER, Notifier, build_notification, link_header
 from .store import AlreadyExists, Store
 
@@ -496,7 +496,7 @@ async def query_entities(request: Request) -> Response:
     pattern = None
     if id_pattern:
         try:
-            pattern = compile_linear(id_pattern)
+            pattern = compile_posix(id_pattern)
         except UnsupportedRegex as exc:
             raise bad_request(f"invalid idPattern: {exc}") from None
     query = subs.checked_query(q_text) if q_text else None

@@ -15,17 +15,19 @@ which is all that ``~=``, ``!~=`` and ``idPattern`` ask.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["MAX_STATES", "LinearRegex", "UnsupportedRegex", "compile_linear"]
+from sdmtool.query import MAX_REGEX_LENGTH, MAX_REGEX_STATES, RegexError, regex_tree, translate_regex
 
-# Automaton size limit: bounded repeats are unrolled, so ``(a{100}){100}`` would need 10,000 states.
-MAX_STATES = 2000
-MAX_PATTERN_LENGTH = 4096
+__all__ = ["MAX_STATES", "LinearRegex", "UnsupportedRegex", "compile_linear", "compile_posix"]
+
+# What is refused (syntax, constructs, size: bounded repeats are unrolled, so ``(a{100}){100}`` would need
+# 10,000 states) is decided by sdmtool.query.regex_tree, the function the q parser (and so ``sdmtool
+# validate``) uses too; the builder's own checks below are only a backstop.
+MAX_STATES = MAX_REGEX_STATES
+MAX_PATTERN_LENGTH = MAX_REGEX_LENGTH
 # Cached transitions per pattern; cleared when full (the automaton itself never changes).
 _CACHE_LIMIT = 20_000
 
@@ -210,14 +212,10 @@ class LinearRegex:
     def __init__(self, pattern: str) -> None:
         if not isinstance(pattern, str):
             raise UnsupportedRegex("a regular expression must be a string")
-        if len(pattern) > MAX_PATTERN_LENGTH:
-            raise UnsupportedRegex(f"the regular expression is longer than {MAX_PATTERN_LENGTH} characters")
         try:
-            parsed = sre_parse.parse(pattern, 0)
-        except re.error as exc:
+            parsed = regex_tree(pattern)
+        except RegexError as exc:
             raise UnsupportedRegex(str(exc)) from None
-        except (OverflowError, RecursionError, ValueError) as exc:
-            raise UnsupportedRegex(f"invalid regular expression ({exc})") from None
         self.pattern = pattern
         builder = _Builder()
         self._match = builder.new(_MATCH, [])
@@ -311,3 +309,22 @@ def compile_linear(pattern: str) -> LinearRegex:
             _COMPILED.clear()
         _COMPILED[pattern] = compiled
     return compiled
+
+
+def compile_posix(pattern: str) -> LinearRegex:
+    """A POSIX regular expression as a client writes it (``idPattern``), translated as ``q`` patterns are
+    (``[[:alpha:]]``, ``$`` at the very end, ``.`` matching a line break) and compiled; raises
+    :class:`UnsupportedRegex` with the offending position."""
+    compiled = _POSIX.get(pattern)
+    if compiled is None:
+        try:
+            compiled = compile_linear(translate_regex(pattern))
+        except RegexError as exc:
+            raise UnsupportedRegex(str(exc)) from None
+        if len(_POSIX) >= 1024:
+            _POSIX.clear()
+        _POSIX[pattern] = compiled
+    return compiled
+
+
+_POSIX: dict[str, LinearRegex] = {}

@@ -20,7 +20,7 @@ from sdmtool.subscription_checks import SUBSCRIPTION_MEMBERS
 
 from .entities import TermMap, check_name, is_datetime, is_uri, parse_type_selector, types_match
 from .errors import bad_request, not_supported
-from .linear_regex import UnsupportedRegex, compile_linear
+from .linear_regex import UnsupportedRegex, compile_linear, compile_posix
 
 FORMATS = {
     "normalized": "normalized",
@@ -62,6 +62,21 @@ _NOTIFICATION_READ_ONLY = frozenset(
 _ENDPOINT_MEMBERS = frozenset({"uri", "accept", "receiverInfo", "notifierInfo", "timeout", "cooldown"})
 
 
+# Optional members that a PATCH may remove with null.
+_REMOVABLE_MEMBERS = frozenset(
+    {
+        "subscriptionName",
+        "description",
+        "entities",
+        "watchedAttributes",
+        "q",
+        "isActive",
+        "expiresAt",
+        "throttling",
+    }
+)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -93,6 +108,13 @@ def parse_subscription(body: Any, ctx: TermMap, now: str, *, partial: bool = Fal
     if unknown:
         raise bad_request(f"unknown subscription member(s): {', '.join(unknown)}")
     out: dict[str, Any] = {}
+    if partial:
+        # A fragment merges (clause 5.8.2): null removes an optional member, never a mandatory one.
+        for name in sorted(k for k, v in body.items() if v is None and k not in _READ_ONLY):
+            if name not in _REMOVABLE_MEMBERS:
+                raise bad_request(f"'{name}' cannot be removed (null): it is mandatory")
+            out[name] = None
+        body = {k: v for k, v in body.items() if v is not None}
     if not partial or "type" in body:
         if body.get("type") != "Subscription":
             raise bad_request("'type' must be \"Subscription\"")
@@ -170,7 +192,7 @@ def _parse_selectors(raw: Any, ctx: TermMap) -> list[dict[str, Any]]:
             if not isinstance(pattern, str):
                 raise bad_request(f"{where}: 'idPattern' must be a string")
             try:
-                compile_linear(pattern)
+                compile_posix(pattern)
             except UnsupportedRegex as exc:
                 raise bad_request(f"{where}: invalid idPattern ({exc})") from None
             selector["idPattern"] = pattern
@@ -254,9 +276,16 @@ def status_of(sub: Mapping[str, Any], now: str) -> str:
 
 
 def merge_update(stored: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, Any]:
-    """PATCH /subscriptions/{id} (clause 5.8.2): each member of the fragment replaces the stored one."""
+    """PATCH /subscriptions/{id} (clause 5.8.2): each member of the fragment replaces the stored one, and a
+    null one (see :func:`parse_subscription`) removes it."""
     merged = copy.deepcopy(dict(stored))
-    merged.update(copy.deepcopy(dict(fragment)))
+    for name, value in fragment.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = copy.deepcopy(value)
+    if "entities" not in merged and "watchedAttributes" not in merged:
+        raise bad_request("a subscription needs 'entities' or 'watchedAttributes' (or both)")
     return merged
 
 
@@ -353,7 +382,7 @@ def selects(sub: Mapping[str, Any], entity: Mapping[str, Any]) -> bool:
         if "id" in selector:
             if selector["id"] != entity["id"]:
                 continue
-        elif "idPattern" in selector and compile_linear(selector["idPattern"]).search(entity["id"]) is None:
+        elif "idPattern" in selector and compile_posix(selector["idPattern"]).search(entity["id"]) is None:
             continue
         return True
     return False
