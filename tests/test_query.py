@@ -33,6 +33,15 @@ from sdmtool.query import (
 # ------------------------------------------------------------------------------------------------ parsing
 
 
+def assert_syntax_error(text: str, position: int, fragment: str) -> QuerySyntaxError:
+    """``text`` is refused with a message holding ``fragment``, pointing at ``position``."""
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(text)
+    assert info.value.position == position, info.value
+    assert fragment in info.value.message
+    return info.value
+
+
 def test_spec_example_equality_number() -> None:
     q = parse_query("temperature==20")
     assert q.root == Comparison(AttrPath(("temperature",)), "==", Literal("number", 20, "20"))
@@ -236,12 +245,9 @@ def test_printing_round_trips(text: str) -> None:
     ],
 )
 def test_error_positions(text: str, position: int, fragment: str) -> None:
-    with pytest.raises(QuerySyntaxError) as info:
-        parse_query(text)
-    assert info.value.position == position, info.value
-    assert fragment in info.value.message
-    assert f"position {position}" in str(info.value)
-    caret_line = info.value.caret().splitlines()[-1]
+    error = assert_syntax_error(text, position, fragment)
+    assert f"position {position}" in str(error)
+    caret_line = error.caret().splitlines()[-1]
     assert caret_line == " " * position + "^"
 
 
@@ -433,10 +439,7 @@ def test_date_literal_value() -> None:
     ("text", "position"), [("a<0001-01-01T00:00:00+01:00", 2), ("a==9999-12-31T23:59:59-01:00", 3)]
 )
 def test_date_time_out_of_range_after_its_offset_is_a_syntax_error(text: str, position: int) -> None:
-    with pytest.raises(QuerySyntaxError) as info:
-        parse_query(text)
-    assert info.value.position == position
-    assert "invalid datetime" in info.value.message
+    assert_syntax_error(text, position, "invalid datetime")
 
 
 def test_out_of_range_date_time_values_never_match_instead_of_raising() -> None:
@@ -477,10 +480,7 @@ def test_posix_bracket_expressions(pattern: str, matching: str, other: str) -> N
     ],
 )
 def test_posix_bracket_errors(text: str, position: int, fragment: str) -> None:
-    with pytest.raises(QuerySyntaxError) as info:
-        parse_query(text)
-    assert info.value.position == position
-    assert fragment in info.value.message
+    assert_syntax_error(text, position, fragment)
 
 
 def test_compile_pattern_for_id_patterns() -> None:
@@ -670,10 +670,7 @@ def test_regexes_the_broker_refuses_are_syntax_errors_at_the_offending_character
 ) -> None:
     from reference_runtime.broker.subscriptions import checked_query
 
-    with pytest.raises(QuerySyntaxError) as info:
-        parse_query(text)
-    assert info.value.position == position, info.value
-    assert fragment in info.value.message
+    assert_syntax_error(text, position, fragment)
     with pytest.raises(Exception, match=fragment):  # the broker: 400 for the same reason
         checked_query(text)
 
@@ -749,10 +746,7 @@ def test_validator_and_broker_accept_and_refuse_the_same_regexes(pattern: str) -
 def test_error_points_at_the_offending_character_inside_a_token(
     text: str, position: int, fragment: str
 ) -> None:
-    with pytest.raises(QuerySyntaxError) as info:
-        parse_query(text)
-    assert info.value.position == position, info.value
-    assert fragment in info.value.message
+    assert_syntax_error(text, position, fragment)
 
 
 # ---------------------------------------------------------------------------------------- Unicode numbers
@@ -775,7 +769,4 @@ def test_attribute_names_take_every_unicode_number(name: str) -> None:
     ],
 )
 def test_numbers_use_ascii_digits(text: str, position: int, fragment: str) -> None:
-    with pytest.raises(QuerySyntaxError) as info:
-        parse_query(text)
-    assert info.value.position == position, info.value
-    assert fragment in info.value.message
+    assert_syntax_error(text, position, fragment)
