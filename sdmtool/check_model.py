@@ -1481,7 +1481,20 @@ def _check_example(
 
 
 def _is_model_folder(folder: Path) -> bool:
-    return (folder / SCHEMA_FILE).is_file() or (folder / EXAMPLES_DIR).is_dir()
+    """Whether ``folder`` holds a model; a folder that cannot be looked into counts as one (checking it
+    then says why it cannot be read, instead of passing over it)."""
+    try:
+        return (folder / SCHEMA_FILE).is_file() or (folder / EXAMPLES_DIR).is_dir()
+    except OSError:
+        return True
+
+
+def _unreadable(error: OSError, fallback: Path, out: _Collector) -> None:
+    """A folder or file that cannot be looked into (permissions, a name too long): an input problem."""
+    name = str(error.filename) if error.filename is not None else str(fallback)
+    out.add(
+        "input.unreadable", ERROR, f"cannot read: {error.strerror or error}", name, category=CATEGORY_INPUT
+    )
 
 
 def _check_subject_files(subject: Path, out: _Collector) -> None:
@@ -1561,14 +1574,22 @@ def run_checks(path: str | os.PathLike[str], *, subject: bool = False) -> ModelC
 def _run_checks(folder: Path, subject: bool) -> ModelCheck:
     result = ModelCheck()
     out = _Collector(result)
+    try:
+        _check_folder(folder, subject, out)
+    except OSError as error:  # Path.exists() and friends raise for EACCES and ENAMETOOLONG
+        _unreadable(error, folder, out)
+    return result
+
+
+def _check_folder(folder: Path, subject: bool, out: _Collector) -> None:
     name = str(folder)
     if not folder.exists():
         out.add("input.file-not-found", ERROR, "no such file or directory", name, category=CATEGORY_INPUT)
-        return result
+        return
     if not folder.is_dir():
         what = "a subject folder" if subject else "a model folder (holding schema.json and examples/)"
         out.add("input.bad-path", ERROR, f"not a directory: expected {what}", name, category=CATEGORY_INPUT)
-        return result
+        return
     if subject:
         models = sorted(
             child
@@ -1578,22 +1599,27 @@ def _run_checks(folder: Path, subject: bool) -> ModelCheck:
         if not models:
             message = "no model folder here (a folder holding schema.json or examples/)"
             out.add("input.no-input", ERROR, message, name, category=CATEGORY_INPUT)
-            return result
+            return
         shared = _shared_schemas(folder, out)
         _check_subject_files(folder, out)
-        checked = [
-            schema for model in models if (schema := _check_model_folder(model, out, shared)) is not None
-        ]
+        checked: list[_Schema] = []
+        for model in models:
+            try:
+                schema = _check_model_folder(model, out, shared)
+            except OSError as error:  # one unreadable model: the others are still checked
+                _unreadable(error, model, out)
+                continue
+            if schema is not None:
+                checked.append(schema)
         _check_subject_ids(checked, folder, out)
-        return result
+        return
     if not _is_model_folder(folder):
         models = [child for child in folder.iterdir() if child.is_dir() and _is_model_folder(child)]
         hint = f": it looks like a subject folder ({len(models)} models), use --subject" if models else ""
         message = f"not a model folder (no schema.json, no examples/){hint}"
         out.add("input.bad-path", ERROR, message, name, category=CATEGORY_INPUT)
-        return result
+        return
     _check_model_folder(folder, out, _shared_schemas(folder.resolve().parent))
-    return result
 
 
 def _in_file_order(findings: list[Finding]) -> list[Finding]:

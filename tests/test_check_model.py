@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import sdmtool
 from sdmtool import resources
-from sdmtool.check_model import RULES, _in_file_order, description_problems
+from sdmtool.check_model import RULES, _in_file_order, description_problems, run_checks
 from sdmtool.cli import main
 from sdmtool.findings import (
     ERROR,
@@ -205,6 +205,36 @@ def test_yaml_that_does_not_parse(model: Model) -> None:
     finding = only(model.findings())
     assert finding.code == "sdm.yaml-parse" and finding.line == 3
     assert exit_code([finding]) == EXIT_USAGE
+
+
+def test_a_folder_name_too_long_is_an_input_error(tmp_path: Path) -> None:
+    finding = only(sdmtool.check_model(tmp_path / ("a" * 300)))
+    assert (finding.code, finding.severity) == ("input.unreadable", ERROR)
+    assert "too long" in finding.message
+    assert exit_code([finding]) == EXIT_USAGE
+
+
+def test_an_unreadable_model_folder_leaves_the_others_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python's Path.is_file/is_dir raise for EACCES (a folder without permissions, as a non-root user sees
+    # it); simulated here, because the tests may run as root, for whom no permission bit closes a folder.
+    Model(tmp_path, "MLModel")
+    locked = Model(tmp_path, "MLProcessing").folder
+    (tmp_path / "CONTRIBUTORS.yaml").write_text("description: x\ncontributors: []\n", encoding="utf-8")
+    real_is_file = Path.is_file
+
+    def is_file(path: Path) -> bool:
+        if locked in path.parents:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    checked = run_checks(tmp_path, subject=True)
+    (unreadable,) = [f for f in checked.findings if f.code == "input.unreadable"]
+    assert unreadable.file == str(locked / "schema.json") and "Permission denied" in unreadable.message
+    assert exit_code(checked.findings) == EXIT_USAGE
+    assert str(tmp_path / "MLModel" / "schema.json") in checked.inputs  # checked all the same
 
 
 def test_duplicate_yaml_key(model: Model) -> None:
