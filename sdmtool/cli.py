@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from sdmtool import build as build_module
 # By name: `sdmtool.validate` is the exported function, which shadows the module of the same name.
 from sdmtool.catalog import load_catalog, parse_ref_map
 from sdmtool.check_model import run_checks as run_model_checks
-from sdmtool.findings import Finding, entity_identity, exit_code
+from sdmtool.findings import EXIT_USAGE, Finding, entity_identity, exit_code
 from sdmtool.lint import lint_items
 from sdmtool.progress import Progress, wanted
 from sdmtool.report import LISTS_ENTITIES, REPORTERS, Checked, Summary, render, use_color
@@ -82,8 +83,29 @@ class _Counter:
 def _report_and_exit(output_format: str, findings: list[Finding], summary: Summary) -> NoReturn:
     """Writes the report to stdout and exits with the code the findings call for (never the format's)."""
     color = output_format == "text" and use_color(sys.stdout)
-    click.echo(render(output_format, findings, summary, color=color), nl=False, color=color or None)
+    report = render(output_format, findings, summary, color=color)
+    try:
+        if sys.stdout is None:  # started with stdout closed
+            raise OSError("there is no standard output")
+        click.echo(report, nl=False, color=color or None)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # a reader that stopped reading (| head): click's own handling
+    except OSError as error:  # a full disk, a closed descriptor: the report is lost, and that is an error
+        click.echo(f"Error: cannot write the report: {error.strerror or error}", err=True)
+        _silence_stdout()
+        sys.exit(EXIT_USAGE)
     sys.exit(exit_code(findings))
+
+
+def _silence_stdout() -> None:
+    """Let the interpreter's last flush of stdout (whose buffer still holds the report) succeed silently."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # no stdout at all: nothing to flush
+        pass
 
 
 def _checked(item: reader.SourceEntity | reader.ProvenEntity) -> Checked:

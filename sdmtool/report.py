@@ -52,8 +52,9 @@ Reporter = Callable[[Sequence[Finding], Summary], str]
 
 
 # Control characters (a line break in a member name or a file name...) would split or garble the one line
-# per finding that editors and CI parse: the text report shows them escaped.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# per finding that editors and CI parse, and a lone surrogate (a file name that is not UTF-8, read with
+# surrogateescape) cannot be written as UTF-8: the text report shows them escaped.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # What XML 1.0 cannot hold at all, even as a character reference: the controls above (but for tab, LF, CR,
 # which it can), lone surrogates (a file name that is not UTF-8, read with surrogateescape), U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -172,7 +173,13 @@ def render_json(findings: Sequence[Finding], summary: Summary) -> str:
         }
         for entity in summary.checked
     ]
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _utf8_json(document)
+
+
+def _utf8_json(document: Any) -> str:
+    """Indented JSON, non-ASCII text as it is; a lone surrogate (only ever inside a string) as a \\u escape,
+    which keeps the output valid UTF-8 and reads back as the same string."""
+    return _SURROGATE.sub(_escape_char, json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
 
 
 # --- where a file is, for CI ------------------------------------------------------------------------
@@ -505,10 +512,7 @@ def render_sarif(findings: Sequence[Finding], summary: Summary) -> str:
         },
     }
     document = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    # Lone surrogates (file names that are not UTF-8) only occur inside strings: as \u escapes the file
-    # stays valid UTF-8.
-    return _SURROGATE.sub(_escape_char, text) + "\n"
+    return _utf8_json(document)
 
 
 # --- github -----------------------------------------------------------------------------------------
@@ -518,7 +522,7 @@ def _command_data(text: str) -> str:
     """Escaped as @actions/core escapes a command's message, then any other control character shown as
     the text report shows it (a NUL or an escape sequence has no business in a CI log)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return _SURROGATE.sub(_escape_char, _printable(text))  # and the log stays UTF-8
+    return _printable(text)  # and the log stays UTF-8
 
 
 def _command_property(text: str) -> str:

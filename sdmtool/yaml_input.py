@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,11 @@ def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+# Python's limit for int <-> str conversion (0: none): a larger integer is refused, as the JSON reader does.
+_INT_DIGITS = sys.get_int_max_str_digits()
+_INT_LIMIT = 10**_INT_DIGITS if _INT_DIGITS else None
+
+
 def resolve_plain(text: str) -> Any:
     """The JSON value of an untagged plain scalar under the YAML 1.2 core schema (NaN/inf included)."""
     if _NULL.fullmatch(text):
@@ -110,6 +116,20 @@ def resolve_plain(text: str) -> Any:
 
 
 def _scalar(node: ScalarNode) -> Any:
+    try:
+        value = _scalar_value(node)
+    except ValueError:  # a decimal integer longer than Python's limit for int(str), as JSON's reader says
+        digits = sum(char.isdigit() for char in node.value)
+        raise _Refused(node, f"number with {digits} digits is too long") from None
+    if isinstance(value, int) and _INT_LIMIT is not None and abs(value) >= _INT_LIMIT:
+        # A hexadecimal or octal one has no such limit, but could not be written in decimal either.
+        raise _Refused(
+            node, f"number {node.value[:12]}… is too large (more than {_INT_DIGITS} decimal digits)"
+        )
+    return value
+
+
+def _scalar_value(node: ScalarNode) -> Any:
     tag = node.tag
     if tag == _IMPLICIT:
         value = resolve_plain(node.value) if _plain(node) else node.value
@@ -143,8 +163,9 @@ _ALIAS = re.compile(r"\*[^\s,\[\]{}]*")
 class _Builder:
     """JSON values from composed nodes, with positions and repeated keys."""
 
-    def __init__(self, node_count: int, text: str) -> None:
+    def __init__(self, node_count: int, text: str, restore: dict[int, str] | None = None) -> None:
         self.text = text
+        self.restore = restore  # the stand-ins of the Unicode line breaks (see _hide_unicode_breaks)
         self.end = 0  # where the text of the value built last ends
         self.built: set[int] = set()  # nodes met once: meeting one again is meeting an alias of it
         self.positions: dict[PathKey, tuple[int, int]] = {}
@@ -183,6 +204,8 @@ class _Builder:
             value = _scalar(node)
             if isinstance(value, str):
                 self.strings.setdefault(path, (node, parent_indent))
+                if self.restore:
+                    value = value.translate(self.restore)
             return value
         if id(node) in active:
             raise _Refused(node, "an alias refers to a value that contains it: JSON cannot hold a cycle")
@@ -218,8 +241,7 @@ class _Builder:
         offset = match.end() if match else after
         return offset if self.text.startswith("*", offset) else None
 
-    @staticmethod
-    def key(node: Node) -> str:
+    def key(self, node: Node) -> str:
         if not isinstance(node, ScalarNode):
             raise _Refused(node, "a key must be a string, not an array or an object")
         if node.tag == _IMPLICIT and _plain(node) and node.value == "<<":
@@ -227,7 +249,7 @@ class _Builder:
         value = _scalar(node)
         if not isinstance(value, str):
             raise _Refused(node, f"member names must be strings in JSON: quote the key, '{node.value}'")
-        return value
+        return value.translate(self.restore) if self.restore else value
 
 
 def _count_nodes(root: Node) -> int:
@@ -251,11 +273,34 @@ def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _IMPLICIT and node.value == "" and _plain(node)
 
 
+# YAML 1.2 reads NEL, LS and PS as ordinary characters; PyYAML, a YAML 1.1 parser, as line breaks (so that
+# it would fold them into spaces, refuse them in a plain scalar and count lines by them).
+_UNICODE_BREAKS = "\x85\u2028\u2029"
+
+
+def _hide_unicode_breaks(text: str) -> tuple[str, dict[int, str] | None]:
+    """``text`` with each Unicode line break replaced by a private-use character it does not contain (one
+    character for one: every offset stays), and the table that turns them back; the text itself when it has
+    none."""
+    present = [char for char in _UNICODE_BREAKS if char in text]
+    if not present:
+        return text, None
+    stand_ins: list[str] = []
+    code = 0xF0000  # Supplementary Private Use Area-A: printable to PyYAML, and no break
+    while len(stand_ins) < len(present):
+        if chr(code) not in text:
+            stand_ins.append(chr(code))
+        code += 1
+    hidden = text.translate({ord(char): stand_in for char, stand_in in zip(present, stand_ins, strict=True)})
+    return hidden, {ord(stand_in): char for char, stand_in in zip(present, stand_ins, strict=True)}
+
+
 def _compose(name: str, text: str) -> tuple[list[Node], ReadError | None]:
     """Every document's root node, up to the first syntax error (returned, not raised)."""
-    loader = Loader(text)
     nodes: list[Node] = []
+    loader = None
     try:
+        loader = Loader(text)  # PyYAML's own reader checks the characters here, libyaml's while parsing
         while loader.check_node():
             nodes.append(loader.get_node())
     except yaml.MarkedYAMLError as error:
@@ -265,13 +310,19 @@ def _compose(name: str, text: str) -> tuple[list[Node], ReadError | None]:
         if error.context and error.problem:
             cause = f"{error.problem} ({error.context})"
         return nodes, ReadError(name, f"invalid YAML: {cause}", line, column, code="invalid-yaml")
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (a control character)
+        line, column = _line_column(text, error.position)
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        message = f"invalid YAML: the character U+{code:04X} is not allowed ({error.reason})"
+        return nodes, ReadError(name, message, line, column, code="invalid-yaml")
     except yaml.YAMLError as error:
         return nodes, ReadError(name, f"invalid YAML: {error}", code="invalid-yaml")
     except RecursionError:
         message = "nesting is too deep for a YAML document"
         return nodes, ReadError(name, message, code="invalid-yaml")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return nodes, None
 
 
@@ -400,8 +451,10 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _document_entities(name: str, text: str, node: Node, document: int | None) -> Iterator[Item]:
-    builder = _Builder(_count_nodes(node), text)
+def _document_entities(
+    name: str, text: str, node: Node, document: int | None, restore: dict[int, str] | None = None
+) -> Iterator[Item]:
+    builder = _Builder(_count_nodes(node), text, restore)
     try:
         value = builder.build(node)
     except _Refused as refused:
@@ -460,7 +513,8 @@ def read_yaml(name: str, text: str, *, only_entities: bool = False) -> Iterator[
     with one document is not numbered. ``only_entities`` passes over the documents that cannot be
     entities (see :func:`_holds_entities`); a syntax error is reported all the same.
     """
-    nodes, error = _compose(name, text)
+    hidden, restore = _hide_unicode_breaks(text)
+    nodes, error = _compose(name, hidden)
     if only_entities and error is None and not any(_holds_entities(node) for node in nodes):
         return
     numbered = len(nodes) + (error is not None) > 1
@@ -469,7 +523,7 @@ def read_yaml(name: str, text: str, *, only_entities: bool = False) -> Iterator[
         if _is_empty(node) or (only_entities and not _holds_entities(node)):
             continue
         found = True
-        yield from _document_entities(name, text, node, number if numbered else None)
+        yield from _document_entities(name, text, node, number if numbered else None, restore)
     if error is not None:
         if numbered and error.line is not None:
             error.document = len(nodes)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -505,8 +507,11 @@ def test_arbitrary_text_never_breaks_a_format(findings: list[Finding], entities:
     log = check_sarif(render("sarif", findings, summary))
     assert len(log["runs"][0]["results"]) == len(findings)
 
-    document = json.loads(render("json", findings, summary))
+    rendered = render("json", findings, summary)
+    rendered.encode("utf-8")  # a file name that is not UTF-8 (lone surrogates) is written as \u escapes
+    document = json.loads(rendered)
     assert len(document["findings"]) == len(findings) and document["exit_code"] == exit_code(findings)
+    assert [f["file"] for f in document["findings"]] == [f.file for f in findings]  # the same names back
 
     github = render("github", findings, summary)
     github.encode("utf-8")  # the log stays UTF-8, whatever the file names
@@ -519,7 +524,32 @@ def test_arbitrary_text_never_breaks_a_format(findings: list[Finding], entities:
 
     for color in (False, True):
         text = render("text", findings, summary, color=color)
+        text.encode("utf-8")  # printable on any UTF-8 terminal or log
         assert text.endswith("\n") and len(text.splitlines()) == len(findings) + 1
+
+
+@pytest.mark.parametrize("output_format", sorted(REPORTERS))
+def test_a_file_name_that_is_not_utf8_keeps_every_report_utf8(output_format: str) -> None:
+    # Such a name reaches us with its bad byte as a lone surrogate (surrogateescape): '\udcff' for 0xFF.
+    finding = Finding(
+        severity="error", code="schema.type", message="m", file="bad\udcffname.json", line=1, column=1
+    )
+    text = render(output_format, [finding], Summary(entities=1, sources=1))
+    text.encode("utf-8")
+    if output_format == "json":
+        assert json.loads(text)["findings"][0]["file"] == "bad\udcffname.json"  # the same name back
+    if output_format == "text":
+        assert text.startswith("bad\\udcffname.json:1:1: error")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_report_that_cannot_be_written_is_an_error_not_a_traceback() -> None:
+    example = resources.schemas_dir() / "MLModel" / "examples" / "example.json"
+    command = [sys.executable, "-m", "sdmtool.cli", "validate", str(example)]
+    with open("/dev/full", "w") as full:  # every write fails: no space left on device
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, check=False)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr == "Error: cannot write the report: No space left on device\n"
 
 
 # --- pre-commit ---------------------------------------------------------------------------------------

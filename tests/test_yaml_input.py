@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sdmtool import forms, resources, schemas, yaml_input
 from sdmtool.cli import main
 from sdmtool.findings import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Finding
+from sdmtool.reader import SourceEntity
 from sdmtool.validate import validate
 from sdmtool.yaml_input import resolve_plain
 
@@ -125,6 +126,10 @@ def test_tags_and_non_json_values_are_refused_where_written(tmp_path: Path) -> N
         "12: twelve\n": ("member names must be strings", 4, 1),
         "? [a]\n: b\n": ("a key must be a string", 4, 3),
         "base: &base {a: 1}\nmore:\n  <<: *base\n": ("merge keys (<<) are not supported", 6, 3),
+        # Longer than Python converts between int and str (4,300 digits), as the JSON reader says too.
+        "size: " + "9" * 4301 + "\n": ("number with 4301 digits is too long", 4, 7),
+        "size: 0x" + "f" * 5000 + "\n": ("is too large (more than 4300 decimal digits)", 4, 7),
+        "size: !!int " + "1" * 5000 + "\n": ("number with 5000 digits is too long", 4, 7),
     }
     runner = CliRunner()
     for extra, (message, line, column) in cases.items():
@@ -333,3 +338,26 @@ def test_every_visible_character_of_a_dumped_string_is_located_on_it(
         written = lines[line - 1][column - 1]
         # A character written as an escape is located at its backslash.
         assert written == char or (written_style == '"' and written == "\\"), (index, text)
+
+
+def test_unicode_line_breaks_are_ordinary_characters(tmp_path: Path) -> None:
+    # YAML 1.2 reads NEL, LS and PS as text; PyYAML (YAML 1.1) would fold them into spaces, refuse them in a
+    # plain scalar and count lines by them.
+    text = (
+        "id: urn:ngsi-ld:MLModel:1\ntype: MLModel\n"
+        "name: Caf\u00e9\u2028Menu\ndescription: 'a\x85b'\nalgorithm: \"c\u2029d\"\nversion: 12\n"
+    )
+    (entity,) = yaml_input.read_yaml("m.yaml", text)
+    assert isinstance(entity, SourceEntity)
+    assert entity.value["name"] == "Caf\u00e9\u2028Menu"
+    assert entity.value["description"] == "a\x85b"
+    assert entity.value["algorithm"] == "c\u2029d"
+    (finding,) = [f for f in validate(write(tmp_path, text)) if f.json_path == "/version"]
+    assert (finding.line, finding.column) == (6, 10)  # lines counted by '\n' alone, as in a JSON file
+
+
+def test_a_character_yaml_does_not_allow_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, MODEL + 'name: "x\x7fy"\n')
+    (finding,) = validate(path)
+    assert (finding.code, finding.line, finding.column) == ("input.invalid-yaml", 4, 9)
+    assert "U+007F is not allowed" in finding.message
