@@ -319,6 +319,7 @@ def test_content_type_and_context_rules(api: httpx.Client) -> None:
     )
     problem = assert_problem(unknown, 503, "LdContextNotAvailable")
     assert "https://example.org/unknown.jsonld" in problem["detail"]
+    assert "--context URL=FILE" in problem["detail"]  # how to make it known
     protected = api.post(
         "/entities",
         content=orjson.dumps(

@@ -128,7 +128,8 @@ class Broker:
         except ContextNotAvailable as exc:
             known = ", ".join(self.loader.known_urls())
             raise context_not_available(
-                f"{exc}; this broker resolves contexts only from its bundled copies ({known})",
+                f"{exc}; this broker never fetches a context: it knows its bundled copies ({known}) and the "
+                "files given with --context URL=FILE",
                 self.options.context_unavailable_status,
             ) from None
         except InvalidContext as exc:
