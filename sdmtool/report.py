@@ -260,8 +260,9 @@ def _junit_suites(findings: Sequence[Finding], summary: Summary) -> dict[str, di
         source = finding.file or "<input>"
         cases = suites.setdefault(source, {})
         if finding.category == CATEGORY_INPUT and finding.index is None and finding.entity_id is None:
-            key: Any = ("input",)
-            name = source
+            # The input itself, or one YAML document of it that could not be read.
+            key: Any = ("input", finding.document)
+            name = _case_name(source, finding.document, None, None)
         else:
             key = ("entity", finding.document, finding.index)
             name = _case_name(source, finding.document, finding.index, finding.entity_id)

@@ -624,3 +624,13 @@ def test_junit_has_a_case_per_yaml_document(runner: CliRunner, tmp_path: Path) -
     assert len(cases["urn:ngsi-ld:MLModel:a"]) == 0  # valid: passes
     assert [f.get("type") for f in cases["urn:ngsi-ld:MLModel:b"]] == ["schema.type"]
     assert [f.get("type") for f in cases[f"{dump}[2]"]] == ["schema.required"]
+
+
+def test_junit_names_a_yaml_document_that_does_not_parse(runner: CliRunner, tmp_path: Path) -> None:
+    dump = tmp_path / "entities.yaml"
+    dump.write_text("id: urn:ngsi-ld:MLModel:a\ntype: MLModel\nversion: '1'\n---\nid: [unclosed\n")
+    result = runner.invoke(main, ["validate", "--format", "junit", str(dump)])
+    assert result.exit_code == EXIT_USAGE, result.output
+    cases = {case.get("name"): case for case in check_junit(result.output).iter("testcase")}
+    assert list(cases) == ["urn:ngsi-ld:MLModel:a", f"{dump}[1]"]
+    assert [e.get("type") for e in cases[f"{dump}[1]"]] == ["input.invalid-yaml"]
