@@ -7,6 +7,7 @@ remote ``$ref`` targets and ``@context`` URLs are mapped to files shipped with t
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -21,6 +22,16 @@ UPSTREAM_CONTEXT_URL = (
     f"https://raw.githubusercontent.com/smart-data-models/dataModel.{SUBJECT}/master/context.jsonld"
 )
 CORE_CONTEXT_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+# Every published name of the core context: the unversioned URL and -v1.0 ... -v1.9. Whichever a client
+# names, a broker applies its own core context, last (clause 5.5.7); so does the embedded one, with its copy.
+_CORE_CONTEXT_URL = re.compile(
+    r"https://uri\.etsi\.org/ngsi-ld/v1/ngsi-ld-core-context(?:-v1\.[0-9]+)?\.jsonld"
+)
+
+
+def is_core_context_url(url: str) -> bool:
+    """Whether ``url`` names the NGSI-LD core context, in any of its versions."""
+    return _CORE_CONTEXT_URL.fullmatch(url) is not None
 
 
 def _bundled(name: str) -> Path:

@@ -330,6 +330,27 @@ def test_content_type_and_context_rules(api: httpx.Client) -> None:
     assert "protected" in assert_problem(protected, 400, "BadRequestData")["detail"]
 
 
+@pytest.mark.parametrize(
+    "core",
+    [
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.6.jsonld",
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld",
+    ],
+)
+def test_every_name_of_the_core_context_is_the_core_context(api: httpx.Client, core: str) -> None:
+    # Clients name the core context by any of its published URLs; the broker applies its own copy.
+    body = {**digit(7), "@context": [SUBJECT_CONTEXT_URL, core]}
+    created = api.post(
+        "/entities", content=orjson.dumps(body), headers={"Content-Type": "application/ld+json"}
+    )
+    assert created.status_code == 201, created.text
+    link = f'<{core}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+    found = api.get("/entities", params={"type": SDM + "HandwritingDigit"}, headers={"Link": link})
+    assert found.status_code == 200, found.text
+    assert [entity["id"] for entity in found.json()] == [digit(7)["id"]]
+
+
 def test_batch_upsert(api: httpx.Client) -> None:
     batch = [digit(n) for n in range(3)]
     first = api.post("/entityOperations/upsert", json=batch, headers={"Link": LINK})

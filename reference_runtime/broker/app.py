@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reference_runtime import __version__
 from sdmtool.query import normalized_resolver
+from sdmtool.resources import is_core_context_url
 
 from . import entities as ent
 from . import subscriptions as subs
@@ -731,7 +732,7 @@ def _batch_write(broker: Broker, operation: str, item: Any, ctx: ActiveContext, 
 
 def _hosted_context(broker: Broker, request: Request, entries: list[ContextEntry]) -> str | None:
     """Host a subscription context that is not a single URL, so JSON notifications can Link to it."""
-    urls = [e for e in entries if isinstance(e, str) and e != CORE_CONTEXT_URL]
+    urls = [e for e in entries if isinstance(e, str) and not is_core_context_url(e)]
     if len(urls) <= 1 and all(isinstance(e, str) for e in entries):
         return None
     digest = hashlib.sha256(orjson.dumps(entries)).hexdigest()[:32]

@@ -170,7 +170,10 @@ class ContextLoader:
         return True
 
     def document(self, url: str) -> Any:
-        """The ``@context`` value of the document behind ``url``."""
+        """The ``@context`` value of the document behind ``url`` (any version of the core context: the
+        bundled one)."""
+        if url not in self._documents and url not in self._files and resources.is_core_context_url(url):
+            url = CORE_CONTEXT_URL
         if url in self._documents:
             doc: Any = self._documents[url]
         elif url in self._files:

@@ -35,6 +35,8 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from sdmtool.resources import is_core_context_url
+
 from .contexts import CORE_CONTEXT_URL, JSONLD_CONTEXT_REL, ContextEntry
 from .entities import now_iso
 from .store import Store
@@ -65,7 +67,7 @@ def context_link_url(entries: Sequence[ContextEntry], hosted_url: str | None) ->
     """The single URL to put in a ``Link`` header for a subscription's context: the core context if it has
     none, its one URL if it has exactly one besides the core (which is implicit anyway), else the copy the
     broker hosts (Scorpio does the same)."""
-    urls = [e for e in entries if isinstance(e, str) and e != CORE_CONTEXT_URL]
+    urls = [e for e in entries if isinstance(e, str) and not is_core_context_url(e)]
     inline = [e for e in entries if not isinstance(e, str)]
     if not urls and not inline:
         return CORE_CONTEXT_URL
