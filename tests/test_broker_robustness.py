@@ -324,6 +324,28 @@ def test_id_pattern_and_q_read_regexes_as_posix(shared_api: httpx.Client) -> Non
     assert ids(q='name~="^a.b$"') == ["x"]
 
 
+def test_type_selections_bind_semicolon_tighter_and_honour_parentheses(shared_api: httpx.Client) -> None:
+    entities = [
+        {"id": "urn:ngsi-ld:Sel:1", "type": ["SelA", "SelB"]},
+        {"id": "urn:ngsi-ld:Sel:2", "type": ["SelC"]},
+        {"id": "urn:ngsi-ld:Sel:3", "type": ["SelA"]},
+        {"id": "urn:ngsi-ld:Sel:4", "type": ["SelA", "SelC"]},
+    ]
+    assert shared_api.post("/entityOperations/upsert", json=entities).is_success
+
+    def ids(selection: str) -> list[str]:
+        response = shared_api.get("/entities", params={"type": selection})
+        assert response.status_code == 200, response.text
+        return sorted(entity["id"].rsplit(":", 1)[-1] for entity in response.json())
+
+    assert ids("SelA;(SelB|SelC)") == ["1", "4"]  # clause 4.17: A and (B or C)
+    assert ids("SelA;SelB|SelC") == ["1", "2", "4"]  # (A and B) or C
+    assert ids("(SelB,SelC);SelA") == ["1", "4"]
+    for broken in ("((SelA)", "SelA;", "SelA)", "SelA||SelB"):
+        response = shared_api.get("/entities", params={"type": broken})
+        assert "invalid entity type selection" in assert_problem(response, 400, "BadRequestData")["detail"]
+
+
 def test_patch_null_removes_an_optional_subscription_member(shared_api: httpx.Client) -> None:
     sub = subscription("http://127.0.0.1:9/x", q="name==1", throttling=5)
     created = shared_api.post("/subscriptions", json=sub)
