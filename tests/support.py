@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from reference_runtime.broker.errors import HTTP_ONLY_ERRORS
 from reference_runtime.dataset import holdout
 from reference_runtime.ngsi_client import link_header
 from sdmtool.forms import to_key_values, to_normalized
@@ -30,11 +31,12 @@ def api_client(base_url: str, **headers: str) -> httpx.Client:
 
 
 def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
-    """A complete ProblemDetails (all five members) with the given status and NGSI-LD error type."""
+    """A complete ProblemDetails (all five members) with the given status and NGSI-LD error type (or, for an
+    error clause 5.5.2 gives no type, about:blank)."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     problem = response.json()
-    assert problem["type"] == ERRORS + name
+    assert problem["type"] == ("about:blank" if name in HTTP_ONLY_ERRORS else ERRORS + name)
     assert problem["status"] == status
     assert isinstance(problem["title"], str) and problem["title"]
     assert isinstance(problem["detail"], str) and problem["detail"]

@@ -363,6 +363,22 @@ def test_batch_upsert(api: httpx.Client) -> None:
     assert created.json()["errors"][0]["error"]["type"] == ERRORS + "AlreadyExists"
 
 
+def test_batch_update_with_no_overwrite_keeps_what_exists_and_succeeds(api: httpx.Client) -> None:
+    create(api, digit(5, predictedDigit={"type": "Property", "value": 5}))
+    update = {
+        "id": digit(5)["id"],
+        "type": "HandwritingDigit",
+        "predictedDigit": {"type": "Property", "value": 6},
+        "confidence": {"type": "Property", "value": 0.9},
+    }
+    response = api.post(
+        "/entityOperations/update", json=[update], params={"options": "noOverwrite"}, headers={"Link": LINK}
+    )
+    assert response.status_code == 204, response.text  # every entity succeeded
+    stored = api.get(f"/entities/{digit(5)['id']}", params={"options": "keyValues"}, headers={"Link": LINK})
+    assert (stored.json()["predictedDigit"], stored.json()["confidence"]) == (5, 0.9)
+
+
 # ---------------------------------------------------------------------------------------------- subscriptions
 
 

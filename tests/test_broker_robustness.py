@@ -383,6 +383,31 @@ def test_evil_q_strings_get_a_problem_or_an_answer(shared_api: httpx.Client, q: 
         assert_problem(response, 400, "BadRequestData")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", "/entities/urn:ngsi-ld:T:1", {"pick": "name"}),
+        ("GET", "/entities/urn:ngsi-ld:T:1", {"omit": "name"}),
+        ("GET", "/entities", {"type": "T", "join": "inline"}),
+        ("GET", "/entities", {"type": "T", "datasetId": "urn:x"}),
+        ("POST", "/entityOperations/query", {}),
+        ("POST", "/entityOperations/merge", {}),
+    ],
+)
+def test_what_the_broker_does_not_implement_is_refused_not_ignored(
+    shared_api: httpx.Client, method: str, path: str, params: dict[str, str]
+) -> None:
+    body = {"type": "Query", "entities": [{"type": "T"}]} if path.endswith("query") else [{"id": "urn:x:1"}]
+    response = shared_api.request(method, path, params=params, json=body if method == "POST" else None)
+    assert "does not implement" in assert_problem(response, 422, "OperationNotSupported")["detail"]
+
+
+def test_a_subscription_id_that_is_no_uri_is_a_bad_request(shared_api: httpx.Client) -> None:
+    for method in ("GET", "PATCH", "DELETE"):
+        response = shared_api.request(method, "/subscriptions/notauri", json={} if method == "PATCH" else None)
+        assert "not an absolute URI" in assert_problem(response, 400, "BadRequestData")["detail"]
+
+
 def test_linear_regex_agrees_with_re() -> None:
     atoms = ["a", "b", ".", "[ab]", "[^a]", r"\d", r"\w", r"\s", r"\b", r"\B", "^", "$", "(a|bc)"]
     atoms += ["(?:ab|a)", r"[a-c\d]", "A", r"\W", r"\S", "\n", "(?i:a)", "(?s:.)", r"[^\w]", r"\A", r"\Z"]

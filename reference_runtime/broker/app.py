@@ -444,6 +444,7 @@ async def create_entity(request: Request) -> Response:
 
 async def retrieve_entity(request: Request) -> Response:
     broker = _broker(request)
+    _refuse_unsupported(request, _UNSUPPORTED_RETRIEVE_PARAMS)
     entity_id = _entity_id(request)
     links = _link_contexts(request)
     ctx = broker.context(list(links))
@@ -454,6 +455,8 @@ async def retrieve_entity(request: Request) -> Response:
     return _respond(request, body, links)
 
 
+# Parameters the embedded broker does not implement: refused (422), never silently ignored.
+_UNSUPPORTED_RETRIEVE_PARAMS = ("pick", "omit", "lang", "join", "joinLevel", "datasetId", "containedBy")
 _UNSUPPORTED_QUERY_PARAMS = (
     "georel",
     "geometry",
@@ -461,18 +464,20 @@ _UNSUPPORTED_QUERY_PARAMS = (
     "geoproperty",
     "csf",
     "scopeQ",
-    "lang",
-    "pick",
-    "omit",
+    *_UNSUPPORTED_RETRIEVE_PARAMS,
 )
+
+
+def _refuse_unsupported(request: Request, names: tuple[str, ...]) -> None:
+    unsupported = [name for name in names if name in request.query_params]
+    if unsupported:
+        raise not_supported(f"the embedded broker does not implement {', '.join(unsupported)}")
 
 
 async def query_entities(request: Request) -> Response:
     broker = _broker(request)
     params = request.query_params
-    unsupported = [p for p in _UNSUPPORTED_QUERY_PARAMS if p in params]
-    if unsupported:
-        raise not_supported(f"the embedded broker does not implement {', '.join(unsupported)}")
+    _refuse_unsupported(request, _UNSUPPORTED_QUERY_PARAMS)
     links = _link_contexts(request)
     ctx = broker.context(list(links))
     fmt = _format(request)
@@ -663,6 +668,8 @@ async def _write_body_fragment(request: Request, write: FragmentWrite, *, patch:
 async def batch_operation(request: Request) -> Response:
     broker = _broker(request)
     operation = request.path_params["operation"]
+    if operation in ("query", "merge"):  # spec operations (clauses 6.23, 6.31) this broker does not offer
+        raise not_supported(f"the embedded broker does not implement /entityOperations/{operation}")
     if operation not in ("create", "upsert", "update", "delete"):
         raise not_found(f"unknown entity operation {operation}")
     data, media_type, links = await _read_body(request)
@@ -704,9 +711,9 @@ def _batch_write(broker: Broker, operation: str, item: Any, ctx: ActiveContext, 
             raise bad_request("each entity needs a valid id")
         fragment = _fragment(item, ctx, item["id"], allow_delete=False)
         append = partial(ent.append_attributes, overwrite="noOverwrite" not in options)
-        outcome = _write_fragment(broker, item["id"], fragment, append, now)
-        if outcome.not_updated:
-            raise bad_request("; ".join(f"{ctx.compact(i)}: {r}" for i, r in outcome.not_updated))
+        # With noOverwrite, an attribute the entity has is kept as it is (clause 5.6.9): that is what was
+        # asked, not a failure of the entity, whose other attributes are written.
+        _write_fragment(broker, item["id"], fragment, append, now)
         return False
     doc = ent.parse_entity(item, ctx, now)
     with broker.store.transaction():
@@ -776,6 +783,13 @@ def _refuse_own_endpoint(request: Request, sub: Mapping[str, Any]) -> None:
         )
 
 
+def _subscription_id(request: Request) -> str:
+    sub_id = request.path_params["sub_id"]
+    if not ent.is_uri(sub_id):
+        raise bad_request(f"subscription id {sub_id!r} is not an absolute URI")
+    return sub_id
+
+
 def _require_subscription(broker: Broker, sub_id: str) -> dict[str, Any]:
     sub = broker.store.get_subscription(sub_id)
     if sub is None:
@@ -787,7 +801,7 @@ async def retrieve_subscription(request: Request) -> Response:
     broker = _broker(request)
     links = _link_contexts(request)
     ctx = broker.context(list(links))
-    sub = _require_subscription(broker, request.path_params["sub_id"])
+    sub = _require_subscription(broker, _subscription_id(request))
     stats = broker.store.subscription_stats(sub["id"])
     sys_attrs = "sysAttrs" in _options(request)
     return _respond(request, subs.render_subscription(sub, stats, ctx, ent.now_iso(), sys_attrs), links)
@@ -815,7 +829,7 @@ async def query_subscriptions(request: Request) -> Response:
 
 async def update_subscription(request: Request) -> Response:
     broker = _broker(request)
-    sub_id = request.path_params["sub_id"]
+    sub_id = _subscription_id(request)
     data, media_type, links = await _read_body(request, allow_merge_patch=True)
     entries = _body_context(data, media_type, links)
     ctx = broker.context(entries)
@@ -842,7 +856,7 @@ async def update_subscription(request: Request) -> Response:
 
 async def delete_subscription(request: Request) -> Response:
     broker = _broker(request)
-    sub_id = request.path_params["sub_id"]
+    sub_id = _subscription_id(request)
     if not broker.store.delete_subscription(sub_id):
         raise not_found(f"subscription {sub_id} does not exist")
     broker.notifier.forget(sub_id)

@@ -20,12 +20,14 @@ _TITLES = {
     "LdContextNotAvailable": "JSON-LD context not available",
     "InternalError": "Internal error",
     "NoMultiTenantSupport": "No multi-tenant support",
-    # The next four have no type in clause 5.5.2; the names follow the HTTP status they come with.
-    "UnsupportedMediaType": "Unsupported media type",
-    "NotAcceptable": "Not acceptable",
-    "MethodNotAllowed": "Method not allowed",
-    "PayloadTooLarge": "Payload too large",
+    # The next four have no type in clause 5.5.2: their type is about:blank (RFC 9457, clause 4.2.1: the
+    # HTTP status says it all), never a URI in ETSI's namespace that the spec does not define.
+    "UnsupportedMediaType": "Unsupported Media Type",
+    "NotAcceptable": "Not Acceptable",
+    "MethodNotAllowed": "Method Not Allowed",
+    "PayloadTooLarge": "Content Too Large",
 }
+HTTP_ONLY_ERRORS = frozenset({"UnsupportedMediaType", "NotAcceptable", "MethodNotAllowed", "PayloadTooLarge"})
 
 
 class NgsiError(Exception):
@@ -40,7 +42,7 @@ class NgsiError(Exception):
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "type": ERROR_BASE + self.name,
+            "type": "about:blank" if self.name in HTTP_ONLY_ERRORS else ERROR_BASE + self.name,
             "title": _TITLES.get(self.name, self.name),
             "status": self.status,
             "detail": self.detail,
