@@ -404,7 +404,9 @@ def test_what_the_broker_does_not_implement_is_refused_not_ignored(
 
 def test_a_subscription_id_that_is_no_uri_is_a_bad_request(shared_api: httpx.Client) -> None:
     for method in ("GET", "PATCH", "DELETE"):
-        response = shared_api.request(method, "/subscriptions/notauri", json={} if method == "PATCH" else None)
+        response = shared_api.request(
+            method, "/subscriptions/notauri", json={} if method == "PATCH" else None
+        )
         assert "not an absolute URI" in assert_problem(response, 400, "BadRequestData")["detail"]
 
 
