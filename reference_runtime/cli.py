@@ -195,7 +195,12 @@ def train(ctx: click.Context) -> None:
     type=click.IntRange(1, 1000),
     default=None,
     help="Evaluate only the first N held-out digits of each set, a quick check that rewrites nothing "
-    "[default: all 1000, and the model's metrics, card and plot are rewritten].",
+    "unless --write is given [default: all 1000, and the model's metrics, card and plot are rewritten].",
+)
+@click.option(
+    "--write/--no-write",
+    default=None,
+    help="Rewrite the model's metrics, evaluation, card and plot [default: only for a whole measurement].",
 )
 @click.option(
     "--jobs",
@@ -203,7 +208,7 @@ def train(ctx: click.Context) -> None:
     default=None,
     help="Processes rendering the images; the results do not depend on it [default: 2, or 1 on one core].",
 )
-def evaluate(model_dir: Path | None, count: int | None, jobs: int | None) -> None:
+def evaluate(model_dir: Path | None, count: int | None, write: bool | None, jobs: int | None) -> None:
     """Measure the model on the held-out digits and every variant; rewrite its metrics and model card."""
     from reference_runtime.evaluate import (
         TARGET_HOLDOUT_ACCURACY,
@@ -213,7 +218,8 @@ def evaluate(model_dir: Path | None, count: int | None, jobs: int | None) -> Non
     from reference_runtime.train import default_jobs
 
     try:
-        _, evaluation = evaluate_published(model_dir, count=count, jobs=jobs or default_jobs())
+        written = count is None if write is None else write
+        _, evaluation = evaluate_published(model_dir, count=count, jobs=jobs or default_jobs(), write=written)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     below = False
@@ -223,12 +229,12 @@ def evaluate(model_dir: Path | None, count: int | None, jobs: int | None) -> Non
         below = below or bool(mark)
         click.echo(f"{result.name:<10} {result.accuracy:8.2%}  ({result.sample_count} images){mark}")
     folder = model_dir or Path(__file__).resolve().parent / "model"
-    if count is None:
+    if written:
         click.echo(
             f"wrote mlmodel.json, evaluation.json, README.md and confusion-matrix.png in {folder}", err=True
         )
     else:
-        click.echo(f"a partial measurement ({count} digits per set): nothing rewritten in {folder}", err=True)
+        click.echo(f"nothing rewritten in {folder} (--write to rewrite it)", err=True)
     sys.exit(EXIT_FAILED if below else EXIT_OK)
 
 

@@ -334,11 +334,12 @@ def publish(
 
 
 def evaluate_published(
-    model_dir: Path | None = None, *, count: int | None = None, jobs: int = 1
+    model_dir: Path | None = None, *, count: int | None = None, jobs: int = 1, write: bool | None = None
 ) -> tuple[dict[str, Any], Evaluation]:
     """Re-measure the model published in ``model_dir`` (default: the committed one) and rewrite its
-    metrics, evaluation, card and plot. With ``count`` (a partial measurement) nothing is rewritten: the
-    published figures are those of every held-out digit."""
+    metrics, evaluation, card and plot. ``write`` defaults to whether the measurement is whole: with
+    ``count`` (a partial one) nothing is rewritten unless asked, since the published figures are those of
+    every held-out digit."""
     from .inference import default_mlmodel_path, load_classifier
 
     folder = model_dir if model_dir is not None else default_mlmodel_path().parent
@@ -346,6 +347,6 @@ def evaluate_published(
     report_path = folder / "training-report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
     evaluation = evaluate(classifier, count=count, jobs=jobs)
-    if count is not None:
+    if not (count is None if write is None else write):
         return entity, evaluation
     return publish(folder, entity, evaluation, report), evaluation

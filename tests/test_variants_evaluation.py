@@ -176,7 +176,7 @@ def test_cli_evaluate_rewrites_a_model_folder(tmp_path: Path, evaluation: Evalua
     for name in ("digits-cnn.onnx", "mlmodel.json", "training-report.json"):
         shutil.copy(MODEL_DIR / name, tmp_path / name)
     result = CliRunner().invoke(
-        runtime_cli, ["evaluate", "--model-dir", str(tmp_path), "--count", "3", "--jobs", "1"]
+        runtime_cli, ["evaluate", "--model-dir", str(tmp_path), "--count", "3", "--jobs", "1", "--write"]
     )
     written = Evaluation.load(tmp_path / "evaluation.json")
     below = any(
