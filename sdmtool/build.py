@@ -118,15 +118,27 @@ def ld_context() -> list[str]:
     return [resources.SUBJECT_CONTEXT_URL, resources.CORE_CONTEXT_URL]
 
 
+class BuildError(ValueError):
+    """A generated file cannot be derived from its source (an example NGSI-v2 cannot hold)."""
+
+
 def build_examples(entity_type: str) -> dict[str, Any]:
     """The three derived forms of the model's keyValues example, keyed by file name."""
     source = load_source_example(entity_type)
     key_values_ld = dict(source)
     key_values_ld["@context"] = ld_context()
+    try:
+        ngsiv2 = forms.to_ngsiv2_normalized(source)
+    except forms.ConversionError as error:
+        # Never write an invalid example: say which value of the source stands in the way.
+        raise BuildError(
+            f"{entity_type}/examples/{EXAMPLE_SOURCE}: cannot derive {EXAMPLE_NORMALIZED_V2} (NGSI-v2 "
+            f"normalized): {error}"
+        ) from error
     return {
         EXAMPLE_KEY_VALUES_LD: key_values_ld,
         EXAMPLE_NORMALIZED_LD: forms.to_normalized(source, context=ld_context()),
-        EXAMPLE_NORMALIZED_V2: forms.to_ngsiv2_normalized(source),
+        EXAMPLE_NORMALIZED_V2: ngsiv2,
     }
 
 
@@ -169,11 +181,17 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def run(check: bool = False, *, out: Any = None) -> int:
-    """Shared by ``python -m sdmtool.build`` and ``sdmtool build``: 0 up to date / written, 1 stale."""
+def run(check: bool = False, *, out: Any = None, err: Any = None) -> int:
+    """Shared by ``python -m sdmtool.build`` and ``sdmtool build``: 0 up to date / written, 1 stale or
+    not derivable (then nothing is written)."""
     out = sys.stdout if out is None else out
+    try:
+        files = generated_files()
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr if err is None else err)
+        return 1
     if check:
-        stale = stale_files()
+        stale = stale_files(files)
         for path in stale:
             print(f"stale: {_display(path)}", file=out)
         if stale:
@@ -181,7 +199,7 @@ def run(check: bool = False, *, out: Any = None) -> int:
             return 1
         print("generated files are up to date", file=out)
         return 0
-    written = write_files()
+    written = write_files(files)
     for path in written:
         print(f"wrote {_display(path)}", file=out)
     if not written:

@@ -316,6 +316,20 @@ def _plain_value(declared_members: frozenset[str]) -> dict[str, Any]:
     }
 
 
+def _not_datasets(declared_members: frozenset[str]) -> dict[str, Any]:
+    """No multi-attribute ``{"dataset": {...}}`` (:func:`sdmtool.forms.key_values_datasets`): the full check
+    validates each of its values instead of the object, so the object passing proves nothing."""
+    if "dataset" in declared_members:
+        return {}
+    dataset = {
+        "type": "object",
+        "required": ["dataset"],
+        "properties": {"dataset": {"type": "object"}},
+        "additionalProperties": False,
+    }
+    return {"not": dataset}
+
+
 @functools.cache
 def _key_values(entity_type: str, detected: bool = True) -> dict[str, Any]:
     attributes = {
@@ -323,6 +337,7 @@ def _key_values(entity_type: str, detected: bool = True) -> dict[str, Any]:
             "allOf": [
                 {"not": {"const": ngsild.NGSI_NULL}},
                 {"$ref": f"#/$defs/{NGSILD_VALUE}"},
+                _not_datasets(fact.member_names),
                 _plain_value(fact.member_names) if detected else {},
                 _unwrapping(_member_schema(entity_type, name) or {}),
             ]

@@ -58,6 +58,29 @@ _ABSOLUTE_URI = re.compile(ngsild.URI_SCHEME + r"\S+")  # whole string: fullmatc
 PathPart = str | int
 
 
+def json_pointer(path: Sequence[PathPart]) -> str:
+    """``("a", 0, "b/c")`` -> ``/a/0/b~1c`` (RFC 6901), as findings show paths."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+Refusal = tuple[Sequence[Sequence[PathPart]], str]  # where (paths) and why
+
+
+class ConversionError(ValueError):
+    """The entity cannot be written in the target form without changing or losing data.
+
+    Every value in the way is said at once: ``refusals`` pair the paths (in the keyValues reduction of the
+    entity) with the reason; ``paths`` lists them all.
+    """
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        self.refusals = [([tuple(path) for path in paths], reason) for paths, reason in refusals]
+        self.paths = [path for paths, _ in self.refusals for path in paths]
+        super().__init__(
+            "; ".join(f"{', '.join(map(json_pointer, paths))}: {reason}" for paths, reason in self.refusals)
+        )
+
+
 # --- what the schema knows ---------------------------------------------------------------------------
 
 
@@ -179,6 +202,20 @@ def _attribute_key_value(member: Any, declared: frozenset[str]) -> Any:
     return _instance_key_value(member, declared)
 
 
+def key_values_datasets(value: Any, declared: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The instances of a keyValues multi-attribute, ``{"dataset": {"@none": v, "<datasetId>": v2}}``
+    (clause 4.5, simplified representation), by dataset id; None for any other value, and for an object
+    value whose schema declares a ``dataset`` member of its own (``declared``)."""
+    if (
+        isinstance(value, dict)
+        and len(value) == 1
+        and isinstance(value.get("dataset"), dict)
+        and "dataset" not in declared
+    ):
+        return value["dataset"]  # type: ignore[no-any-return]
+    return None
+
+
 def original_path(entity: Mapping[str, Any], path: Sequence[PathPart]) -> list[PathPart]:
     """Map a path in ``to_key_values(entity)`` back to the path of the same value in ``entity``.
 
@@ -209,6 +246,12 @@ def instance_key_value(entity: Mapping[str, Any], name: str, index: int) -> Any:
     each instance is validated on its own, with this value.
     """
     return _instance_key_value(entity[name][index], _declared_members(_schema_facts(entity), name))
+
+
+def key_values_instances(entity: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The instances of ``entity[name]`` when it is a keyValues multi-attribute (``{"dataset": {...}}``),
+    by dataset id; None otherwise. Each is validated on its own, as the instances of a normalized one."""
+    return key_values_datasets(entity.get(name), _declared_members(_schema_facts(entity), name))
 
 
 def instance_original_path(
@@ -289,9 +332,10 @@ def to_normalized(entity: dict[str, Any], *, context: str | list[Any] | None = N
         attribute = facts.get(name)
         kind = attribute.kind if attribute else _guess_kind(name, value)
         date_time = bool(attribute and attribute.date_time)
-        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("dataset"), dict):
+        datasets = key_values_datasets(value, attribute.member_names if attribute else frozenset())
+        if datasets is not None:
             instances = []
-            for dataset_id, item in value["dataset"].items():
+            for dataset_id, item in datasets.items():
                 instance = _wrap(kind, item, date_time=date_time)
                 if dataset_id != "@none":
                     instance["datasetId"] = dataset_id
@@ -328,10 +372,70 @@ def _ngsiv2_type(value: Any, attribute: schemas.Attribute | None, name: str) -> 
     return "StructuredValue"
 
 
+_V2_FORBIDDEN_REASON = "NGSI-v2 forbids the characters < > \" ' = ; ( ) in"
+
+
+def _forbidden_strings(value: Any, path: tuple[PathPart, ...]) -> list[tuple[tuple[PathPart, ...], str]]:
+    """(path, text) of every string at any depth of ``value`` that holds a character NGSI-v2 forbids."""
+    found = []
+    stack: list[tuple[tuple[PathPart, ...], Any]] = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            if NGSIV2_FORBIDDEN.search(node):
+                found.append((where, node))
+        elif isinstance(node, dict):
+            stack.extend(((*where, key), item) for key, item in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend(((*where, index), item) for index, item in reversed(list(enumerate(node))))
+    return found
+
+
+def _characters(texts: Sequence[str]) -> str:
+    return " ".join(dict.fromkeys(NGSIV2_FORBIDDEN.findall("".join(texts))))
+
+
+def _v2_name_refusals(entity: Mapping[str, Any]) -> list[Refusal]:
+    """NGSI-v2 refuses the forbidden characters in ids, types and attribute names, with no exemption."""
+    refusals: list[Refusal] = []
+    for member, what in (("id", "entity ids"), ("type", "entity types")):
+        text = entity.get(member)
+        if isinstance(text, str) and NGSIV2_FORBIDDEN.search(text):
+            refusals.append(([(member,)], f"{_V2_FORBIDDEN_REASON} {what}: found {_characters([text])}"))
+    names = [name for name in entity if name not in ENTITY_MEMBERS and NGSIV2_FORBIDDEN.search(name)]
+    if names:
+        refusals.append(([(n,) for n in names], f"{_V2_FORBIDDEN_REASON} attribute names"))
+    return refusals
+
+
+def _v2_single_value(name: str, value: Any, declared: frozenset[str]) -> tuple[Any, Refusal | None]:
+    """The one value NGSI-v2 can hold for an attribute. NGSI-v2 has no multi-instance attributes: only a
+    lone default instance (no datasetId) converts, as its value; dropping instances would lose data."""
+    datasets = key_values_datasets(value, declared)
+    if datasets is None:
+        return value, None
+    if list(datasets) == ["@none"]:
+        return datasets["@none"], None
+    instances = ", ".join(
+        "no datasetId" if dataset_id == "@none" else f"datasetId {dataset_id}" for dataset_id in datasets
+    )
+    reason = (
+        f"attribute {name!r} is a multi-instance attribute ({instances}): NGSI-v2 has none, and one "
+        "plain value would drop instances or their datasetId"
+    )
+    return value, ([(name,)], reason)
+
+
 def to_ngsiv2_normalized(entity: dict[str, Any]) -> dict[str, Any]:
-    """keyValues (or NGSI-LD) -> NGSI-v2 normalized: ``{"type": <v2 type>, "value": v}`` per attribute."""
+    """keyValues (or NGSI-LD) -> NGSI-v2 normalized: ``{"type": <v2 type>, "value": v}`` per attribute.
+
+    Raises :class:`ConversionError` for what NGSI-v2 cannot hold: a multi-instance attribute, or a
+    character NGSI-v2 forbids anywhere but in an attribute whose value is one string (``TextUnrestricted``
+    exempts only such a value: an object or array holding one has no v2 type that allows it).
+    """
     key_values = to_key_values(entity)
     facts = _schema_facts(key_values)
+    refusals = _v2_name_refusals(key_values)
     result: dict[str, Any] = {}
     for name, value in key_values.items():
         if name == "@context":
@@ -339,7 +443,22 @@ def to_ngsiv2_normalized(entity: dict[str, Any]) -> dict[str, Any]:
         if name in ENTITY_MEMBERS:
             result[name] = value
             continue
-        result[name] = {"type": _ngsiv2_type(value, facts.get(name), name), "value": value}
+        value, refusal = _v2_single_value(name, value, _declared_members(facts, name))
+        if refusal is not None:
+            refusals.append(refusal)
+            continue
+        v2_type = _ngsiv2_type(value, facts.get(name), name)
+        found = [] if isinstance(value, str) else _forbidden_strings(value, (name,))
+        if found:
+            reason = (
+                f"{_V2_FORBIDDEN_REASON} string values: found {_characters([t for _, t in found])} in "
+                f"attribute {name!r}, a {v2_type}; TextUnrestricted exempts only an attribute whose value "
+                "is one string, so this value cannot be written in NGSI-v2"
+            )
+            refusals.append(([path for path, _ in found], reason))
+        result[name] = {"type": v2_type, "value": value}
+    if refusals:
+        raise ConversionError(refusals)
     return result
 
 

@@ -430,6 +430,8 @@ class _Segment:
         self.parsed_by_orjson = False  # integers within 64 bits: what the fast path (sdmtool.fast) needs
         self.value: Any = None  # what orjson read, when it did
         self.line = line  # the line number of a segment that is one line (NDJSON)
+        self._literal: bool | None = None  # no escape in the segment's text (see _offset_along)
+        self._arrays: dict[int, list[int]] = {}  # where the elements of the arrays walked start
 
     def line_column(self, offset: int) -> tuple[int, int]:
         """(line, column) of an offset in the text; a one-line segment needs no table of the whole text."""
@@ -450,8 +452,13 @@ class _Segment:
         if self._scanner is None and self.parsed_by_orjson:
             # Well-formed, and free of repeated keys (else the scanner has run to find them): walking the
             # tokens along the path costs a fraction of a full scan.
-            start = _WS.match(self.text.text, self.start).end()
-            return _offset_along(self.text.text, start, path, self.value, self.end)
+            text = self.text.text
+            if self._literal is None:
+                self._literal = text.find("\\", self.start, self.end) == -1
+            start = _WS.match(text, self.start).end()
+            return _offset_along(
+                text, start, path, self.value, self.end, literal=self._literal, arrays=self._arrays
+            )
         try:
             positions = self.scan().positions
         except _ScanError:
@@ -498,14 +505,13 @@ def _member_offset(text: str, offset: int, name: str) -> int | None:
     return None
 
 
-def _element_offset(text: str, offset: int, index: int) -> int | None:
-    """Where element ``index`` of the array opening at ``offset`` starts; None if there are fewer."""
+def _element_offsets(text: str, offset: int) -> list[int]:
+    """Where each element of the array opening at ``offset`` starts, and last where the array closes."""
     start = _WS.match(text, offset + 1).end()
     if text.startswith("]", start):
-        return None
-    if index == 0:
-        return start
-    depth = commas = 0
+        return [start]
+    starts = [start]
+    depth = 0
     for token in _STRUCTURE.finditer(text, start):
         char = text[token.start()]
         if token.end() - token.start() > 1:
@@ -514,13 +520,12 @@ def _element_offset(text: str, offset: int, index: int) -> int | None:
             depth += 1
         elif char in "]}":
             if depth == 0:
-                return None
+                starts.append(token.start())
+                return starts
             depth -= 1
         elif char == "," and depth == 0:
-            commas += 1
-            if commas == index:
-                return _WS.match(text, token.end()).end()
-    return None
+            starts.append(_WS.match(text, token.end()).end())
+    return starts
 
 
 def _only_key(text: str, offset: int, end: int, name: str) -> int | None:
@@ -538,26 +543,40 @@ _UNKNOWN = object()
 
 
 def _offset_along(
-    text: str, offset: int, path: PathKey, document: Any = _UNKNOWN, end: int | None = None
+    text: str,
+    offset: int,
+    path: PathKey,
+    document: Any = _UNKNOWN,
+    end: int | None = None,
+    *,
+    literal: bool = False,
+    arrays: dict[int, list[int]] | None = None,
 ) -> int:
     """Where the value at ``path`` starts in the well-formed JSON value starting at ``offset``, without
     repeated keys; for a missing member or element, where its nearest existing ancestor starts.
 
-    With the ``document`` parsed from it and where its text ``end``s: a member known to be there whose key
-    is written once only, and without escapes anywhere, is found by a plain search, not by a walk."""
+    With the ``document`` parsed from it, where its text ``end``s and ``literal`` (no escape anywhere in
+    it): a member known to be there whose key is written once only in the value holding it is found by a
+    plain search, not by a walk. ``arrays`` keeps where the elements of each array walked start, so that
+    locating every element of a long array costs one walk of it, not one per element."""
     node = document
-    literal = end is not None and text.find("\\", offset, end) == -1
     for part in path:
         opener = text[offset]
         found = None
         if opener == "{" and isinstance(part, str):
-            if literal and type(node) is dict and part in node:
-                assert end is not None
+            if literal and end is not None and type(node) is dict and part in node:
                 found = _only_key(text, offset, end, part)
             if found is None:
                 found = _member_offset(text, offset, part)
         elif opener == "[" and isinstance(part, int) and part >= 0:
-            found = _element_offset(text, offset, part)
+            starts = arrays.get(offset) if arrays is not None else None
+            if starts is None:
+                starts = _element_offsets(text, offset)
+                if arrays is not None:
+                    arrays[offset] = starts
+            if part < len(starts) - 1:
+                found = starts[part]
+                end = starts[part + 1]  # the element ends before the next one starts (or the ']')
         if found is None:
             return offset
         offset = found

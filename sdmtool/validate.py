@@ -602,6 +602,49 @@ def _reduce(entity: Mapping[str, Any], form: str) -> dict[str, Any]:
     return reduced
 
 
+Instance = tuple[Any, Callable[[PathTuple], PathTuple]]
+
+
+def _multi_instances(entity: Mapping[str, Any], form: str, names: Iterable[str]) -> dict[str, list[Instance]]:
+    """Each multi-instance attribute's instances: the keyValues value of each, and where a path in that
+    value is written. Normalized: a list of instances; keyValues: ``{"dataset": {"@none": v, "<id>": v2}}``,
+    whose object is no value of the attribute's schema, while each of its values is."""
+    multi: dict[str, list[Instance]] = {}
+    for name in names:
+        if form == forms.NORMALIZED and forms.is_multi_instance(entity[name]):
+            multi[name] = [
+                (
+                    forms.instance_key_value(entity, name, index),
+                    lambda rest, n=name, i=index: tuple(forms.instance_original_path(entity, n, i, rest)),
+                )
+                for index in range(len(entity[name]))
+            ]
+        elif form == forms.KEY_VALUES and (datasets := forms.key_values_instances(entity, name)):
+            multi[name] = []
+            for dataset_id, value in datasets.items():
+                prefix: PathTuple = (name, "dataset", dataset_id)
+                if forms.is_date_time_wrapper(value):  # as a broker writes date-times in keyValues
+                    value, prefix = value["@value"], (*prefix, "@value")
+                multi[name].append((value, lambda rest, p=prefix: (*p, *rest)))
+    return multi
+
+
+def _check_key_values_datasets(entity: Mapping[str, Any]) -> Iterator[Problem]:
+    """A keyValues multi-attribute holds at least one instance, each keyed by ``@none`` or a datasetId URI."""
+    for name in entity:
+        if name in ngsild.ENTITY_MEMBERS:
+            continue
+        datasets = forms.key_values_instances(entity, name)
+        if datasets is None:
+            continue
+        if not datasets:
+            message = 'an empty dataset: a multi-instance attribute maps "@none" or datasetIds to values'
+            yield Problem(ERROR, "ngsi-ld.dataset", message, (name, "dataset"))
+        for dataset_id in datasets:
+            if dataset_id != "@none":
+                yield from _check_uri(dataset_id, (name, "dataset", dataset_id), 'a datasetId (or "@none")')
+
+
 def _schema_problems(
     entity: Mapping[str, Any], form: str, broken: set[str], validator: Any = None, *, engine: bool = False
 ) -> Iterator[Problem]:
@@ -615,23 +658,20 @@ def _schema_problems(
     reduced = _reduce(entity, form)
     for name in broken:
         reduced.pop(name, None)  # already reported; its schema errors would only repeat them
-    multi: list[str] = []
-    if form == forms.NORMALIZED:
-        attributes = [name for name in reduced if name not in ngsild.ENTITY_MEMBERS]
-        multi = [name for name in attributes if forms.is_multi_instance(entity[name])]
+    attributes = [name for name in reduced if name not in ngsild.ENTITY_MEMBERS]
+    multi = _multi_instances(entity, form, attributes)
     # A multi-instance attribute is validated instance by instance: run k validates instance k of each.
-    runs = max((len(entity[name]) for name in multi), default=1)
+    runs = max((len(instances) for instances in multi.values()), default=1)
     for run in range(runs):
-        for name in multi:
-            reduced[name] = forms.instance_key_value(entity, name, min(run, len(entity[name]) - 1))
+        for name, instances in multi.items():
+            reduced[name] = instances[min(run, len(instances) - 1)][0]
         errors = fast.schema_errors(bundled_type, reduced) if bundled_type else None
         for error in validator.iter_errors(reduced) if errors is None else errors:
             for path, code, message in _explain(error):
                 head = path[0] if path else None
                 if head in multi:
-                    if run < len(entity[head]):
-                        written = tuple(forms.instance_original_path(entity, head, run, path[1:]))
-                        yield Problem(ERROR, code, message, written)
+                    if run < len(multi[head]):
+                        yield Problem(ERROR, code, message, multi[head][run][1](path[1:]))
                 elif run == 0:
                     yield Problem(ERROR, code, message, _written_path(entity, path, form))
 
@@ -646,6 +686,8 @@ def _subscription_query_problems(
     for name in list(reduced):
         if name in broken or (form == forms.NORMALIZED and forms.is_multi_instance(entity.get(name))):
             reduced.pop(name)
+        elif form == forms.KEY_VALUES and forms.key_values_instances(entity, name) is not None:
+            reduced.pop(name)  # several values: the subscription rules read one
     taken = [problem.path for problem in reported if problem.severity == ERROR]
     for check in subscription_checks.check_subscription_query(reduced):
         path = _written_path(entity, check.path, form)
@@ -772,6 +814,10 @@ def check_entity(
                 broken.add(str(problem.path[0]))
     elif chosen == forms.KEY_VALUES:
         problems.extend(_check_ngsild_id(entity, label or None))
+        for problem in _check_key_values_datasets(entity):
+            problems.append(problem)
+            if problem.path[-1] == "dataset":
+                broken.add(str(problem.path[0]))  # no instance to validate: the schema would only repeat it
     elif chosen == forms.NGSIV2_NORMALIZED:
         for problem in _check_ngsiv2(entity):
             problems.append(problem)

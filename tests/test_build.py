@@ -67,6 +67,28 @@ def test_run_check_exit_codes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert not stale.exists()  # --check writes nothing
 
 
+def test_a_source_ngsiv2_cannot_hold_is_reported_and_nothing_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = build.load_source_example("SubscriptionQuery")
+    source["entities"][0]["idPattern"] = "^urn:ngsi-ld:HandwritingDigit:(a|b)$"
+    real = build.load_source_example
+    monkeypatch.setattr(
+        build, "load_source_example", lambda name: source if name == "SubscriptionQuery" else real(name)
+    )
+
+    def no_writing(files: Any = None) -> list[Path]:
+        raise AssertionError("an invalid example must not be written")
+
+    monkeypatch.setattr(build, "write_files", no_writing)
+    for check in (False, True):
+        out, err = io.StringIO(), io.StringIO()
+        assert build.run(check=check, out=out, err=err) == 1
+        assert out.getvalue() == ""
+        message = err.getvalue()
+        assert message.startswith("error: SubscriptionQuery/examples/example.json: cannot derive")
+        assert "example-normalized.json" in message and "/entities/0/idPattern" in message
+        assert "found ( )" in message
+
+
 def test_cli_build_check() -> None:
     result = CliRunner().invoke(main, ["build", "--check"])
     assert result.exit_code == 0, result.output

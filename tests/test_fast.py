@@ -71,6 +71,11 @@ TRICKY: list[Any] = [
     [{"type": "Property", "value": 1}],
     [{"type": "x"}],
     {"type": "Point", "coordinates": [1, 2]},
+    # keyValues multi-attributes (clause 4.5): the full check validates each value, not the object
+    {"dataset": {"@none": 1, "urn:ngsi-ld:Dataset:1": "x"}},
+    {"dataset": {"@none": {"width": "x"}}},
+    {"dataset": {"urn:ngsi-ld:Dataset:1": "onnx"}},
+    {"dataset": {}},
 ]
 json_values = st.recursive(
     st.none()
@@ -160,8 +165,9 @@ def _full_check_is_silent(entity: Any, form: str | None = None) -> tuple[bool, s
 
 
 # Members of an NGSI-LD attribute: a keyValues value holding an object with one of them resembles an
-# attribute, which the fast path leaves to the full check by design (sdmtool.derive._plain_value).
-_ATTRIBUTE_MEMBERS = {"datasetId", "type", *ngsild.CONCISE_KINDS}
+# attribute, which the fast path leaves to the full check by design (sdmtool.derive._plain_value); so is a
+# multi-attribute's `dataset` (sdmtool.derive._not_datasets).
+_ATTRIBUTE_MEMBERS = {"datasetId", "type", "dataset", *ngsild.CONCISE_KINDS}
 
 
 def _resembles_an_attribute(value: Any) -> bool:
@@ -253,6 +259,27 @@ def test_what_the_fast_path_declines_it_never_proves_wrongly(data: st.DataObject
     entity = _as_json(entity)
     if fast.proven_form(entity) is not None:
         assert _full_check_is_silent(entity)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_key_values_multi_attribute_is_never_proven_wrongly(data: st.DataObject) -> None:
+    """``{"dataset": {...}}`` passes an object schema that allows any member, but the full check validates
+    each of its values against the attribute's schema (clause 4.5): the proof must not stand in for it."""
+    entity = data.draw(key_values())
+    name = data.draw(st.sampled_from([n for n in entity if n not in forms.ENTITY_MEMBERS]))
+    entity[name] = {"dataset": {"@none": entity[name], "urn:ngsi-ld:Dataset:1": data.draw(values)}}
+    entity = _as_json(entity)
+    if fast.proven_form(entity) is not None or fast.proven_form(entity, forms.KEY_VALUES) is not None:
+        assert _full_check_is_silent(entity, forms.KEY_VALUES)[0]
+
+
+def test_an_invalid_key_values_multi_attribute_is_not_proven() -> None:
+    entity = EXAMPLES["HandwritingDigit"] | {"imageMetadata": {"dataset": {"@none": {"width": "x"}}}}
+    assert fast.proven_form(_as_json(entity)) is None
+    assert fast.proven_form(_as_json(entity), forms.KEY_VALUES) is None
+    problems, _ = check_entity(_as_json(entity), check_json=False)
+    assert [p.path for p in problems] == [("imageMetadata", "dataset", "@none", "width")]
 
 
 def test_subscription_queries_are_left_to_the_full_check() -> None:

@@ -148,6 +148,67 @@ def test_multi_instance() -> None:
     ]
 
 
+def test_multi_instance_key_values_validate_and_ngsiv2_refuses_them() -> None:
+    normalized = forms.to_normalized(example("MLProcessing"))
+    normalized["processedCount"] = [
+        {"type": "Property", "value": 3},
+        {"type": "Property", "value": 4, "datasetId": "urn:ngsi-ld:Dataset:b"},
+    ]
+    assert validate(normalized) == []
+    key_values = forms.to_key_values(normalized)
+    assert key_values["processedCount"] == {"dataset": {"@none": 3, "urn:ngsi-ld:Dataset:b": 4}}
+    # Each dataset value is checked against the attribute's schema, not the object holding them.
+    assert validate(key_values) == []
+    key_values["processedCount"]["dataset"]["urn:ngsi-ld:Dataset:b"] = "4"
+    key_values["failedCount"] = {"dataset": {"not-a-uri": 1}}
+    found = {(f.code, f.json_path) for f in validate(key_values) if f.is_error}
+    assert found == {
+        ("schema.type", "/processedCount/dataset/urn:ngsi-ld:Dataset:b"),
+        ("ngsi-ld.object", "/failedCount/dataset/not-a-uri"),
+    }
+    # NGSI-v2 has no multi-instance attributes: no instance is dropped in silence.
+    for source in (normalized, forms.to_key_values(normalized)):
+        with pytest.raises(forms.ConversionError, match="multi-instance") as raised:
+            forms.to_ngsiv2_normalized(source)
+        assert raised.value.paths == [("processedCount",)]
+        assert "/processedCount:" in str(raised.value) and "urn:ngsi-ld:Dataset:b" in str(raised.value)
+    # A lone default instance is just the value.
+    lone = forms.to_key_values(normalized) | {"processedCount": {"dataset": {"@none": 3}}}
+    assert forms.to_ngsiv2_normalized(lone)["processedCount"] == {"type": "Number", "value": 3}
+    with pytest.raises(forms.ConversionError):
+        forms.to_ngsiv2_normalized(lone | {"processedCount": {"dataset": {"urn:ngsi-ld:Dataset:b": 3}}})
+
+
+def test_ngsiv2_forbidden_characters_inside_a_structured_value_are_refused() -> None:
+    # TextUnrestricted exempts a string attribute only: nested strings have no way into NGSI-v2.
+    subscription = example("SubscriptionQuery")
+    subscription["entities"][0]["idPattern"] = "^urn:ngsi-ld:HandwritingDigit:(a|b)$"
+    subscription["notification"]["endpoint"]["uri"] = "http://127.0.0.1:5001/notify?job=digits"
+    model = example("MLModel")
+    model["metrics"][0]["evaluationSet"] = "MNIST (held-out)"
+    for entity in (subscription, model):
+        assert [f for f in validate(entity) if f.is_error] == []
+        assert [f for f in validate(forms.to_normalized(entity)) if f.is_error] == []
+    with pytest.raises(forms.ConversionError) as raised:
+        forms.to_ngsiv2_normalized(subscription)
+    assert raised.value.paths == [("entities", 0, "idPattern"), ("notification", "endpoint", "uri")]
+    # Every value in the way at once, each with what is wrong with it.
+    first, second = str(raised.value).split("; /")
+    assert first.startswith("/entities/0/idPattern: NGSI-v2 forbids")
+    assert "found ( ) in attribute 'entities', a StructuredValue" in first and "TextUnrestricted" in first
+    assert second.startswith("notification/endpoint/uri: NGSI-v2 forbids") and "found =" in second
+    with pytest.raises(forms.ConversionError, match=r"^/metrics/0/evaluationSet: .*'metrics'"):
+        forms.to_ngsiv2_normalized(model)
+    # A string attribute holding them is TextUnrestricted, which validates.
+    model = example("MLModel") | {"description": "MNIST (held-out)"}
+    converted = forms.to_ngsiv2_normalized(model)
+    assert converted["description"] == {"type": "TextUnrestricted", "value": "MNIST (held-out)"}
+    assert [f for f in validate(converted) if f.is_error] == []
+    # Ids and attribute names have no exemption at all.
+    with pytest.raises(forms.ConversionError, match=r"^/id: .*entity ids: found \( \)"):
+        forms.to_ngsiv2_normalized(example("MLModel") | {"id": "urn:ngsi-ld:MLModel:a(b)"})
+
+
 def test_original_path() -> None:
     normalized = forms.to_normalized(example("MLModel"))
     assert forms.original_path(normalized, ["version"]) == ["version", "value"]

@@ -428,3 +428,27 @@ def test_locations_in_ndjson_come_from_the_walk_without_a_full_scan(tmp_path: Pa
     assert second.locate("/version") == (2, lines[1].index("3}") + 1)
     assert second.locate("/absent") == (2, 1)
     assert second._segment is not None and second._segment._scanner is None
+
+
+def test_every_element_of_a_long_array_is_located_with_one_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: each entity of a JSON array was located by walking the array from its start, so 8,000
+    # entities with a finding each took minutes; now the element starts are found once per array.
+    entities = [{"id": f"urn:ngsi-ld:T:{n}", "type": "T", "tags": ["a", {"b": n}], "n": n} for n in range(300)]
+    text = json.dumps(entities, indent=1)
+    walks = 0
+    real = reader._element_offsets
+
+    def counted(text: str, offset: int) -> list[int]:
+        nonlocal walks
+        walks += 1
+        return real(text, offset)
+
+    monkeypatch.setattr(reader, "_element_offsets", counted)
+    lines = text.split("\n")
+    for number, item in enumerate(items(text, "array.json")):
+        assert isinstance(item, reader.SourceEntity)
+        line, column = item.locate("/n")
+        assert lines[line - 1][column - 1 :].startswith(str(number)), number
+        line, column = item.locate("/tags/1/b")
+        assert lines[line - 1][column - 1 :].startswith(str(number)), number
+    assert walks == 1 + 300  # the entities' array once, then each entity's own "tags"
