@@ -2,29 +2,36 @@
 
 ``validate`` checks each entity against its schema; ``lint`` checks what no single schema can see: that an
 MLProcessing points at an MLModel and a SubscriptionQuery that exist, that the query delivers the model's
-inputs, that the model's write-back cannot trigger the query again (a notification loop), that the outputs
-are attributes of the entity type they are written to, that the job uses the newest model of its name, and
-that the query's ``q`` and entity types make sense. Entities are read in any form :mod:`sdmtool.forms`
-knows (keyValues, NGSI-LD normalized or concise, NGSI-v2 normalized) and reduced to keyValues; every finding
-points at the member at fault as it was written (``/watchedAttributes/value/0`` in normalized form), with
-its file, line and column.
+inputs, that the model's write-back cannot trigger the query again, alone or through the queries of other
+jobs (a notification loop), that the outputs are attributes of the entity type they are written to, that the
+job uses the newest model of its name, and that the query's ``q`` and entity types make sense. Entities are
+read in any form :mod:`sdmtool.forms` knows (keyValues, NGSI-LD normalized or concise, NGSI-v2 normalized)
+and reduced to keyValues, every instance of a multi-instance attribute kept; names are compared as IRIs,
+expanded with each entity's own ``@context``. Every finding points at the member at fault as it was written
+(``/watchedAttributes/value/0`` in normalized form), with its file, line and column.
+
+Every check looks entities up by id, type or name in indexes built once, so the lint of a set takes time in
+proportion to its size (loops across jobs excepted, whose graph may have as many edges as pairs of jobs).
 
 The rules and their codes are listed in :data:`RULES`.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
+import json
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdmtool import forms, reader, schemas
+from sdmtool import forms, reader, resources, schemas
 from sdmtool.describe import show
 from sdmtool.findings import ERROR, WARNING, Finding, Severity
+from sdmtool.linear_regex import UnsupportedRegex, compile_posix
 from sdmtool.query import parse_query
 from sdmtool.subscription_checks import query_syntax_problem
 from sdmtool.validate import no_entities_findings, read_error_finding
@@ -40,17 +47,22 @@ RULES: dict[str, str] = {
     "lint.ref.type": "A reference names an entity of the wrong type.",
     "lint.ref.absent": "An MLProcessing has no refMLModel or no refSubscriptionQuery: the job cannot run.",
     "lint.not-entity": "A value of the set is no entity with an id: the wiring checks leave it out.",
-    "lint.inputs.not-notified": "The SubscriptionQuery's notification.attributes leaves out a model input.",
+    "lint.inputs.not-notified": "The SubscriptionQuery's notification.attributes or pick leaves out a model "
+    "input, or its omit removes one.",
     "lint.loop": "The model's write-back triggers its own SubscriptionQuery again (error when "
-    "watchedAttributes holds a model output; a warning when there are no watchedAttributes).",
+    "watchedAttributes holds a model output; a warning when there are no watchedAttributes), or the "
+    "write-backs of several jobs trigger one another's queries in a circle (error).",
     "lint.output.undeclared": "A model output is not an attribute of the entity type it is written to.",
     "lint.model.outdated": "The MLProcessing uses an older version of a model than another MLModel of the "
     "same name in the set.",
     "lint.model.unordered": "Two MLModels of the same name have versions that cannot be ordered.",
-    "lint.query.syntax": "The SubscriptionQuery's q is not a valid NGSI-LD query.",
+    "lint.query.syntax": "The SubscriptionQuery's q is not a valid NGSI-LD query, or an entities[].type is "
+    "no valid type selection (clause 4.17).",
     "lint.query.attribute": "The SubscriptionQuery's q reads an attribute the selected types do not declare.",
-    "lint.query.unknown-type": "An entities[].type of the SubscriptionQuery has no bundled schema.",
-    "lint.duplicate-id": "Two different entities have the same id; the first one is used.",
+    "lint.query.unknown-type": "A type named by an entities[].type of the SubscriptionQuery has no bundled "
+    "schema.",
+    "lint.duplicate-id": "Two different entities have the same id; both are checked, and each reference to "
+    "the id against both.",
 }
 
 # (entity type, reference member, type it must point at; None: any type, warn when absent)
@@ -68,25 +80,153 @@ _SYSTEM_MEMBERS = ("@context", "createdAt", "modifiedAt", "deletedAt")
 _MISSING: Any = object()
 
 
-def expand(name: str) -> str:
-    """The IRI a broker stores for a term (``predictedDigit`` and its full IRI are the same attribute).
+# --- names ---------------------------------------------------------------------------------------------
 
-    The runtime's loop guard compares names this way; this is its function, imported late because
-    ``reference_runtime.subscriptions`` imports :mod:`sdmtool` itself.
-    """
-    from reference_runtime.subscriptions import expand_attribute
+# Names no context defines expand under the core @vocab, as on a broker (clause 5.5.7).
+_CORE_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
+# Contexts met in the set, each an entity's own @context: bounded, since every inline object is a new key.
+_TERMS_CACHE_LIMIT = 256
 
-    return expand_attribute(name)
+
+class _Terms:
+    """The term map of one @context, reduced to what the lint compares: attribute and type names -> IRIs.
+
+    Built from inline objects and the bundled contexts (the subject and core ones) only: a URL without a
+    bundled copy adds nothing, so its names keep their meaning in the subject context."""
+
+    def __init__(self, terms: dict[str, str], vocab: str) -> None:
+        self.terms = terms
+        self.vocab = vocab
+        self._expanded: dict[str, str] = {}
+
+    def expand(self, name: str) -> str:
+        cached = self._expanded.get(name)
+        if cached is not None:
+            return cached
+        iri = self.terms.get(name)
+        if iri is None:
+            prefix, colon, suffix = name.partition(":")
+            if not colon:
+                iri = self.vocab + name
+            elif prefix in self.terms and not suffix.startswith("//"):
+                iri = self.terms[prefix] + suffix  # a compact IRI such as ngsi-ld:q
+            else:
+                iri = name  # an absolute IRI (https://…, urn:…)
+        if len(self._expanded) < 4096:  # names come from the files: the cache must not grow without end
+            self._expanded[name] = iri
+        return iri
 
 
 @functools.cache
-def _compact_type(name: str) -> str:
-    """A bundled type name for a type written as its IRI, else the name as it is."""
-    iri = expand(name)
-    for known in schemas.entity_types():
-        if expand(known) == iri:
-            return known
-    return name
+def _bundled_context(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError):
+        return None  # a broken installation: the names keep their meaning without that context
+    return document.get("@context") if isinstance(document, dict) else None
+
+
+def _known_context(url: str) -> Any:
+    """The @context of a URL with a bundled copy (any version of the core context), else None."""
+    files = resources.local_context_files()
+    path = files.get(url)
+    if path is None and resources.is_core_context_url(url):
+        path = resources.core_context_path()
+    return _bundled_context(str(path)) if path is not None else None
+
+
+class _TermsBuilder:
+    """Applies context entries in order, as a JSON-LD processor does for term definitions."""
+
+    def __init__(self) -> None:
+        self.terms: dict[str, str] = {}
+        self.vocab = _CORE_VOCAB
+        self._loading: list[str] = []
+
+    def apply(self, entry: Any) -> None:
+        if isinstance(entry, list):
+            for item in entry:
+                self.apply(item)
+        elif isinstance(entry, str) and entry not in self._loading:
+            document = _known_context(entry)
+            if document is not None:
+                self._loading.append(entry)  # a context that includes itself is applied once
+                self.apply(document)
+                self._loading.pop()
+        elif isinstance(entry, dict):
+            vocab = entry.get("@vocab")
+            if isinstance(vocab, str):
+                self.vocab = self._resolve(vocab, entry, frozenset())
+            for term, definition in entry.items():
+                if term.startswith("@"):
+                    continue
+                if definition is None:
+                    self.terms.pop(term, None)  # a null definition clears the term
+                    continue
+                raw = definition.get("@id", term) if isinstance(definition, dict) else definition
+                if isinstance(raw, str) and not raw.startswith("@"):
+                    self.terms[term] = self._resolve(raw, entry, frozenset({term}))
+
+    def _resolve(self, value: str, local: Mapping[str, Any], visiting: frozenset[str]) -> str:
+        """The IRI of a definition: a term (of this object or an earlier context), a compact IRI whose prefix
+        is one, an absolute IRI, or a name under @vocab."""
+        prefix, colon, suffix = value.partition(":")
+        if colon and suffix.startswith("//"):
+            return value
+        looked_up = self._lookup(prefix if colon else value, local, visiting)
+        if colon:
+            return looked_up + suffix if looked_up is not None else value
+        return looked_up if looked_up is not None else self.vocab + value
+
+    def _lookup(self, term: str, local: Mapping[str, Any], visiting: frozenset[str]) -> str | None:
+        if term in local and term not in visiting:
+            definition = local[term]
+            raw = definition.get("@id") if isinstance(definition, dict) else definition
+            if isinstance(raw, str) and not raw.startswith("@"):
+                return self._resolve(raw, local, visiting | {term})
+        return self.terms.get(term)
+
+
+_TERMS: dict[str, _Terms] = {}
+
+
+def _terms_for(context: Any) -> _Terms:
+    """Names as a broker reads them in an entity with this @context: the subject context first (the one
+    sdm-runtime sends, so the names of an entity without @context mean what they mean to the runtime), then
+    the entity's own entries, then the core context, which NGSI-LD always applies last."""
+    key = json.dumps(context, sort_keys=True, default=str)
+    cached = _TERMS.get(key)
+    if cached is not None:
+        return cached
+    builder = _TermsBuilder()
+    builder.apply(resources.SUBJECT_CONTEXT_URL)
+    if context is not None:
+        builder.apply(context)
+    builder.apply(resources.CORE_CONTEXT_URL)
+    terms = _Terms(builder.terms, builder.vocab)
+    if len(_TERMS) >= _TERMS_CACHE_LIMIT:
+        _TERMS.clear()
+    _TERMS[key] = terms
+    return terms
+
+
+def expand(name: str) -> str:
+    """The IRI a broker stores for a name written without an @context of its own (``predictedDigit`` and its
+    full IRI are the same attribute): the names of the schemas, and those the lint looks up."""
+    return _terms_for(None).expand(name)
+
+
+@functools.cache
+def _known_types() -> dict[str, str]:
+    """IRI -> bundled type name."""
+    return {expand(name): name for name in schemas.entity_types()}
+
+
+@functools.cache
+def _declared(entity_type: str) -> frozenset[str]:
+    """The IRIs of the attributes a bundled type declares."""
+    return frozenset(expand(name) for name in schemas.attributes(entity_type))
 
 
 # --- versions ----------------------------------------------------------------------------------------
@@ -132,8 +272,22 @@ def compare_versions(a: str, b: str) -> int | None:
 
 # --- the entities of the set -------------------------------------------------------------------------
 
+# One value of a member: its keyValues path and the value. A multi-instance attribute (an NGSI-LD array of
+# instances with datasetId, {"dataset": {...}} in keyValues) has one per instance, at /name/dataset/<id>.
+Instance = tuple[PathTuple, Any]
 
-@dataclass
+
+def _is_dataset(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("dataset"), dict)
+
+
+def _instances(name: str, value: Any) -> list[Instance]:
+    if _is_dataset(value):
+        return [((name, "dataset", dataset_id), item) for dataset_id, item in value["dataset"].items()]
+    return [((name,), value)]
+
+
+@dataclass(eq=False)
 class _Entity:
     """One entity of the set: as written (for paths) and reduced to keyValues (for the checks)."""
 
@@ -141,7 +295,9 @@ class _Entity:
     kv: dict[str, Any]
     form: str
     id: str
-    types: tuple[str, ...]
+    types: tuple[str, ...]  # bundled type names where the type is bundled, else the names as written
+    type_iris: frozenset[str]
+    terms: _Terms  # the entity's own @context: how the names written in it read
     source: str | None
     index: int | None
     locate: Locator | None
@@ -155,7 +311,7 @@ class _Entity:
     def __post_init__(self) -> None:
         for name in self.kv:
             if name not in forms.ENTITY_MEMBERS:
-                self.members.setdefault(expand(name), name)
+                self.members.setdefault(self.terms.expand(name), name)
 
     def is_a(self, entity_type: str) -> bool:
         return entity_type in self.types
@@ -168,19 +324,39 @@ class _Entity:
     def label(self) -> str:
         return f"{self.type_label} {self.id}"
 
+    def expand(self, name: str) -> str:
+        """The IRI of an attribute name written in this entity (a member, or an item of a list of names)."""
+        return self.terms.expand(name)
+
     def key(self, name: str) -> str:
-        """The member as written for an attribute name (it may be written as its IRI)."""
+        """The member as written for an attribute name (it may be written as its IRI, or an alias)."""
         return self.members.get(expand(name), name)
 
-    def get(self, name: str) -> Any:
-        return self.kv.get(self.key(name), _MISSING)
+    def instances(self, name: str) -> list[Instance]:
+        """Every value of a member, with its path (none when it is absent)."""
+        value = self.kv.get(self.key(name), _MISSING)
+        return [] if value is _MISSING else _instances(name, value)
 
-    def strings(self, name: str) -> list[tuple[int, str]]:
-        """(index, item) for the strings of a list attribute."""
-        value = self.get(name)
-        if not isinstance(value, list):
-            return []
-        return [(index, item) for index, item in enumerate(value) if isinstance(item, str)]
+    def get(self, name: str) -> Any:
+        """The value of a member; of a multi-instance attribute, its default instance (else the first)."""
+        value = self.kv.get(self.key(name), _MISSING)
+        if _is_dataset(value):
+            dataset = value["dataset"]
+            return dataset["@none"] if "@none" in dataset else next(iter(dataset.values()), _MISSING)
+        return value
+
+    def has_list(self, name: str) -> bool:
+        return any(isinstance(value, list) for _, value in self.instances(name))
+
+    def strings(self, name: str) -> list[tuple[PathTuple, str]]:
+        """(path, item) for the strings of a list attribute, in every instance."""
+        return [
+            ((*path, index), item)
+            for path, value in self.instances(name)
+            if isinstance(value, list)
+            for index, item in enumerate(value)
+            if isinstance(item, str)
+        ]
 
     def written_path(self, path: PathTuple) -> PathTuple:
         """Path in the document as written for a path in the keyValues reduction."""
@@ -210,10 +386,16 @@ def _reduce(entity: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return reduced, form
 
 
-def _types(entity: Mapping[str, Any]) -> tuple[str, ...]:
+def _types(entity: Mapping[str, Any], terms: _Terms) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The entity's type names (bundled names where known) and their IRIs."""
     value = entity.get("type")
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return tuple(dict.fromkeys(_compact_type(name) for name in names if isinstance(name, str)))
+    labels: dict[str, str] = {}
+    for name in names:
+        if isinstance(name, str):
+            iri = terms.expand(name)
+            labels.setdefault(iri, _known_types().get(iri, name))
+    return tuple(dict.fromkeys(labels.values())), frozenset(labels)
 
 
 def _names(values: Iterable[str]) -> str:
@@ -225,16 +407,167 @@ def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+# Ids compared with a missing reference: every id of the type up to this many, else those that sort next to
+# it (by their beginning, and by their end): a typo keeps one of the two, and the suggestion costs the same
+# whatever the size of the set.
+_SUGGESTION_POOL = 16
+
+
+def _neighbours(ordered: Sequence[str], word: str) -> Sequence[str]:
+    at = bisect.bisect_left(ordered, word)
+    half = _SUGGESTION_POOL // 4
+    return ordered[max(0, at - half) : at + half]
+
+
+# --- entity selection (entities[] of a SubscriptionQuery) --------------------------------------------
+
+_TYPE_TOKEN = re.compile(r"[|,;()]|[^|,;()\s]+")
+_TYPE_OPERATORS = frozenset("|,;()")
+# (A|B);(C|D);... multiplies the groups: bounded, as a broker bounds them.
+_MAX_TYPE_GROUPS = 256
+
+
+def parse_type_selection(text: str) -> list[list[str]]:
+    """A type selection (clause 4.17) -> the groups of types an entity must all have, one group sufficing:
+    ``A;(B|C)`` -> ``[["A", "B"], ["A", "C"]]``. ``;`` (all of) binds tighter than ``|`` and ``,`` (any of).
+    Raises ValueError saying what is wrong."""
+    tokens = _TYPE_TOKEN.findall(text)
+    at = 0
+
+    def peek() -> str | None:
+        return tokens[at] if at < len(tokens) else None
+
+    def bounded(groups: list[list[str]]) -> list[list[str]]:
+        if len(groups) > _MAX_TYPE_GROUPS:
+            raise ValueError(f"more than {_MAX_TYPE_GROUPS} alternatives")
+        return groups
+
+    def any_of(depth: int) -> list[list[str]]:
+        nonlocal at
+        groups = all_of(depth)
+        while peek() in ("|", ","):
+            at += 1
+            groups = bounded(groups + all_of(depth))
+        return groups
+
+    def all_of(depth: int) -> list[list[str]]:
+        nonlocal at
+        groups = operand(depth)
+        while peek() == ";":
+            at += 1
+            right = operand(depth)
+            groups = bounded([[*left, *more] for left in groups for more in right])
+        return groups
+
+    def operand(depth: int) -> list[list[str]]:
+        nonlocal at
+        token = peek()
+        if token is None:
+            raise ValueError("a type name is missing at the end")
+        at += 1
+        if token == "(":
+            if depth >= 32:
+                raise ValueError("parentheses nested too deeply")
+            groups = any_of(depth + 1)
+            if peek() != ")":
+                raise ValueError("a '(' is not closed")
+            at += 1
+            return groups
+        if token in _TYPE_OPERATORS:
+            raise ValueError(f"a type name is missing before {token!r}")
+        return [[token]]
+
+    groups = any_of(0)
+    if peek() is not None:
+        raise ValueError(f"unexpected {peek()!r}")
+    return [list(dict.fromkeys(group)) for group in groups]
+
+
+@dataclass(frozen=True)
+class _Selector:
+    """One entities[] item of a SubscriptionQuery, read as a broker reads it."""
+
+    path: PathTuple  # of the selector, in the keyValues reduction
+    text: str  # its type, as written
+    # Type IRIs: an entity is selected when it has every type of one group (an empty group: any type).
+    # None: no valid type selection, which a broker refuses.
+    groups: tuple[frozenset[str], ...] | None
+    names: tuple[str, ...]  # the type names of the selection, as written
+    problem: str | None
+    id: Any
+    id_pattern: Any
+
+    def matches_id(self, entity_id: str) -> bool:
+        # As the broker: with an id, the id decides and idPattern is not looked at.
+        if self.id is not _MISSING:
+            return bool(self.id == entity_id)
+        if not isinstance(self.id_pattern, str):
+            return True
+        try:
+            return compile_posix(self.id_pattern).search(entity_id) is not None
+        except UnsupportedRegex:
+            return True  # a broker refuses it; whether it would match is unknown: assume it does
+
+    def selects(self, entity: _Entity) -> bool:
+        if self.groups is None or not any(group <= entity.type_iris for group in self.groups):
+            return False
+        return self.matches_id(entity.id)
+
+    def may_select_what(self, other: _Selector) -> bool:
+        """Whether an entity of a single type the two selections share may be selected by both."""
+        if self.groups is None or other.groups is None:
+            return False
+        if not any(not a or not b or a & b for a in self.groups for b in other.groups):
+            return False
+        if self.id is not _MISSING and isinstance(self.id, str):
+            return other.matches_id(self.id)
+        if other.id is not _MISSING and isinstance(other.id, str):
+            return self.matches_id(other.id)
+        return True  # two patterns: they may well share an id
+
+
+def _selector(query: _Entity, path: PathTuple, item: Mapping[str, Any]) -> _Selector:
+    text = item["type"]
+    groups: tuple[frozenset[str], ...] | None = None
+    names: tuple[str, ...] = ()
+    problem = None
+    if text.strip() == "*":
+        groups = (frozenset(),)  # every type
+    else:
+        try:
+            parsed = parse_type_selection(text)
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            groups = tuple(frozenset(query.expand(name) for name in group) for group in parsed)
+            names = tuple(dict.fromkeys(name for group in parsed for name in group))
+    return _Selector(path, text, groups, names, problem, item.get("id", _MISSING), item.get("idPattern"))
+
+
+def _may_overlap(first: Sequence[_Selector] | None, second: Sequence[_Selector] | None) -> bool:
+    """Whether an entity may be selected by both queries (no selector: any entity)."""
+    if not first or not second:
+        return True
+    return any(a.may_select_what(b) for a in first for b in second)
+
+
 # --- the checks --------------------------------------------------------------------------------------
 
 
 class _Linter:
     def __init__(self) -> None:
         self.entities: list[_Entity] = []
-        self.by_id: dict[str, _Entity] = {}
+        # Every entity of an id: two that differ are both checked, and a reference to the id against each.
+        self.by_id: dict[str, list[_Entity]] = {}
         self.findings: list[tuple[int, int, Finding]] = []  # (entity seq, rank, finding)
         self.count = 0  # entities met, duplicates included: the order of the findings
         self.skipped: list[Finding] = []  # values that are no entity with an id
+        self.jobs: list[_Job] = []
+        # Indexes built once, on first use, so that no check looks at every entity of the set.
+        self._models_by_name: dict[str, list[_Entity]] | None = None
+        self._ids_by_type: dict[str, tuple[list[str], list[str]]] = {}
+        self._selectors: dict[int, list[_Selector] | None] = {}
+        self._overlaps: dict[tuple[Any, Any], bool] = {}
 
     # Building the set ----------------------------------------------------------------------------------
 
@@ -258,12 +591,16 @@ class _Linter:
             kv, form = _reduce(value)
         except (TypeError, ValueError, KeyError, AttributeError):
             return None  # a shape the forms cannot reduce: validate's business
+        terms = _terms_for(value.get("@context"))
+        types, type_iris = _types(value, terms)
         entity = _Entity(
             raw=value,
             kv=kv,
             form=form,
             id=value["id"],
-            types=_types(value),
+            types=types,
+            type_iris=type_iris,
+            terms=terms,
             source=source,
             index=index,
             locate=locate,
@@ -273,20 +610,23 @@ class _Linter:
             partial=partial,
         )
         self.count += 1
-        first = self.by_id.get(entity.id)
-        if first is not None:
-            if _comparable(first.kv) != _comparable(kv):
-                self.report(
-                    WARNING,
-                    "lint.duplicate-id",
-                    f"{entity.id} is also defined at {_where(first)} with different content: "
-                    "the lint uses the first one",
-                    entity,
-                    ("id",),
-                )
+        copies = self.by_id.setdefault(entity.id, [])
+        comparable = _comparable(kv)
+        if any(_comparable(copy.kv) == comparable for copy in copies):
             return form  # the same entity in another form (the examples folder) or a second copy
+        if copies:
+            # Which copy a broker would keep depends on the order of the writes: check both, so that the
+            # outcome does not depend on the order of the files.
+            self.report(
+                WARNING,
+                "lint.duplicate-id",
+                f"{entity.id} is also defined at {_where(copies[0])} with different content: the lint "
+                "checks both, and each reference to the id against both",
+                entity,
+                ("id",),
+            )
+        copies.append(entity)
         self.entities.append(entity)
-        self.by_id[entity.id] = entity
         return form
 
     # Reporting -----------------------------------------------------------------------------------------
@@ -326,9 +666,10 @@ class _Linter:
                 self.query(entity)
             if entity.is_a("MLProcessing"):
                 self.wiring(entity)
+        self.loops_across_jobs()
         unique: dict[tuple[Any, ...], tuple[int, int, Finding]] = {}
         for seq, rank, finding in self.findings:
-            key = (finding.code, finding.entity_id, finding.json_path, finding.message)
+            key = (seq, finding.code, finding.json_path, finding.message)
             unique.setdefault(key, (seq, rank, finding))
         ordered = sorted(
             unique.values(),
@@ -336,23 +677,70 @@ class _Linter:
         )
         return [finding for _, _, finding in ordered]
 
+    # Indexes -------------------------------------------------------------------------------------------
+
+    def models_named(self, name: str) -> list[_Entity]:
+        if self._models_by_name is None:
+            self._models_by_name = {}
+            for entity in self.entities:
+                model_name = entity.get("name") if entity.is_a("MLModel") else None
+                if isinstance(model_name, str):
+                    self._models_by_name.setdefault(model_name, []).append(entity)
+        return self._models_by_name.get(name, [])
+
+    def suggestion(self, ref: str, target_type: str) -> str:
+        """`` (did you mean …?)`` for a reference to an id of that type that is not in the set."""
+        index = self._ids_by_type.get(target_type)
+        if index is None:
+            ids = sorted({entity.id for entity in self.entities if entity.is_a(target_type)})
+            index = ids, sorted(entity_id[::-1] for entity_id in ids)
+            self._ids_by_type[target_type] = index
+        ids, reversed_ids = index
+        if len(ids) <= _SUGGESTION_POOL:
+            return _did_you_mean(ref, ids)
+        candidates = [*_neighbours(ids, ref), *(i[::-1] for i in _neighbours(reversed_ids, ref[::-1]))]
+        return _did_you_mean(ref, dict.fromkeys(candidates))
+
+    def may_overlap(self, first: _Job, second: _Job) -> bool:
+        """Whether an entity may be selected by the queries of both jobs (cached: pairs of jobs are many)."""
+        key = (first.selection_key, second.selection_key)
+        overlaps = self._overlaps.get(key)
+        if overlaps is None:
+            overlaps = self._overlaps[key] = _may_overlap(first.selectors, second.selectors)
+        return overlaps
+
+    def selectors(self, query: _Entity) -> list[_Selector] | None:
+        """The entity selectors of a SubscriptionQuery; None when it has no entities (any entity)."""
+        if query.seq in self._selectors:
+            return self._selectors[query.seq]
+        lists = [(path, value) for path, value in query.instances("entities") if isinstance(value, list)]
+        selectors: list[_Selector] | None = None
+        if lists:
+            selectors = [
+                _selector(query, (*path, position), item)
+                for path, value in lists
+                for position, item in enumerate(value)
+                if isinstance(item, dict) and isinstance(item.get("type"), str)
+            ]
+        self._selectors[query.seq] = selectors
+        return selectors
+
     # Rule 1: references --------------------------------------------------------------------------------
 
     def references(self, entity: _Entity) -> None:
         for owner_type, member, target_type in REFERENCES:
             if not entity.is_a(owner_type):
                 continue
-            value = entity.get(member)
-            if value is _MISSING:
+            instances = entity.instances(member)
+            if not instances:
                 if owner_type == "MLProcessing" and target_type is not None:
                     self.absent(entity, member)
                 continue
-            refs = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-            for position, ref in refs:
-                if not isinstance(ref, str):
-                    continue  # not a URI: `sdmtool validate` says so
-                path: PathTuple = (member,) if position is None else (member, position)
-                self.reference(entity, owner_type, member, ref, target_type, path)
+            for path, value in instances:  # every instance of a multi-instance attribute is a reference
+                refs = [((*path, i), item) for i, item in enumerate(value)] if isinstance(value, list) else []
+                for ref_path, ref in refs or [(path, value)]:
+                    if isinstance(ref, str):  # else not a URI: `sdmtool validate` says so
+                        self.reference(entity, owner_type, member, ref, target_type, ref_path)
 
     def absent(self, entity: _Entity, member: str) -> None:
         if entity.partial:
@@ -374,9 +762,9 @@ class _Linter:
         target_type: str | None,
         path: PathTuple,
     ) -> None:
-        target = self.by_id.get(ref)
+        targets = self.by_id.get(ref)
         where = f"{member} of {owner_type} {entity.id}"
-        if target is None:
+        if not targets:
             if target_type is None:
                 message = (
                     f"{where} points at {ref}, which is not in the set: results are written with "
@@ -384,42 +772,46 @@ class _Linter:
                 )
                 self.report(WARNING, "lint.ref.missing", message, entity, path)
                 return
-            candidates = [other.id for other in self.entities if other.is_a(target_type)]
             message = f"{where} points at {ref}: no {target_type} with that id in the set"
-            self.report(ERROR, "lint.ref.missing", message + _did_you_mean(ref, candidates), entity, path)
+            self.report(ERROR, "lint.ref.missing", message + self.suggestion(ref, target_type), entity, path)
             return
-        if target_type is not None and not target.is_a(target_type):
-            message = f"{where} points at {ref}, which is a {target.type_label}, not a {target_type}"
-            self.report(ERROR, "lint.ref.type", message, entity, path)
+        for target in targets:
+            if target_type is not None and not target.is_a(target_type):
+                message = f"{where} points at {ref}, which is a {target.type_label}, not a {target_type}"
+                self.report(ERROR, "lint.ref.type", message, entity, path)
 
-    def resolved(self, entity: _Entity, member: str, target_type: str) -> _Entity | None:
-        ref = entity.get(member)
-        target = self.by_id.get(ref) if isinstance(ref, str) else None
-        return target if target is not None and target.is_a(target_type) else None
+    def resolved(self, entity: _Entity, member: str, target_type: str) -> list[_Entity]:
+        """The entities of the right type a reference names: of every instance, every copy of the id."""
+        found: dict[int, _Entity] = {}
+        for _, ref in entity.instances(member):
+            for target in self.by_id.get(ref, []) if isinstance(ref, str) else []:
+                if target.is_a(target_type):
+                    found.setdefault(target.seq, target)
+        return list(found.values())
 
     # Rules 2 to 5: one MLProcessing job ----------------------------------------------------------------
 
     def wiring(self, processing: _Entity) -> None:
-        model = self.resolved(processing, "refMLModel", "MLModel")
-        query = self.resolved(processing, "refSubscriptionQuery", "SubscriptionQuery")
-        if model is not None:
+        models = self.resolved(processing, "refMLModel", "MLModel")
+        queries = self.resolved(processing, "refSubscriptionQuery", "SubscriptionQuery")
+        for model in models:
             self.versions(processing, model)
-        if model is None or query is None:
-            return
-        job = _Job(self, processing, model, query)
-        job.inputs_notified()
-        job.loop()
-        job.outputs_declared()
+            for query in queries:
+                job = _Job(self, processing, model, query)
+                self.jobs.append(job)
+                job.inputs_notified()
+                job.loop()
+                job.outputs_declared()
 
     def versions(self, processing: _Entity, model: _Entity) -> None:
         name, version = model.get("name"), model.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
             return
         newer: list[tuple[_Entity, str]] = []
-        for other in self.entities:
+        for other in self.models_named(name):
+            if other.id == model.id:
+                continue  # itself, or another copy of its id: lint.duplicate-id says so
             other_version = other.get("version")
-            if other is model or not other.is_a("MLModel") or other.get("name") != name:
-                continue
             if not isinstance(other_version, str):
                 continue
             order = compare_versions(version, other_version)
@@ -444,29 +836,110 @@ class _Linter:
             )
             self.report(WARNING, "lint.model.outdated", message, processing, ("refMLModel",))
 
+    # Rule 3 across jobs: a loop through the queries of several jobs ------------------------------------
+
+    def loops_across_jobs(self) -> None:
+        """Each loop that no single job closes (job -> the jobs its write-back notifies -> ... -> itself),
+        once, at the SubscriptionQuery of its first job. Jobs that notify one another through more than one
+        loop (a knot: a strongly connected component) are one finding, with the shortest loop through the
+        first job and the other jobs named: their loops may be as many as the ways round the knot."""
+        jobs = self.jobs
+        watching: dict[str, list[int]] = {}
+        for number, job in enumerate(jobs):
+            for iri in job.trigger_iris:
+                watching.setdefault(iri, []).append(number)
+        # edges[j]: the jobs that the write-back of job j notifies.
+        edges: list[list[int]] = []
+        for job in jobs:
+            hit = {other for iri in job.output_iris for other in watching.get(iri, ())}
+            # The same query: a loop of the job itself, which rule 3 reports with its own advice. In the
+            # order of the ids, so that the loop reported does not depend on the order of the files.
+            followers = sorted(hit, key=lambda other: (jobs[other].order, other))
+            edges.append(
+                [
+                    other
+                    for other in followers
+                    if jobs[other].query is not job.query and job.feeds(jobs[other])
+                ]
+            )
+        for component in _strongly_connected(edges):
+            if len(component) < 2:
+                continue
+            ordered = sorted(component, key=lambda n: (jobs[n].order, n))
+            cycle = _shortest_cycle(edges, set(component), ordered[0])
+            others = [jobs[n] for n in ordered if n not in cycle]
+            self.report_cycle([jobs[n] for n in cycle], others)
+
+    def report_cycle(self, jobs: list[_Job], others: list[_Job]) -> None:
+        # What each job writes that notifies the next.
+        written = [
+            [name for iri, name in job.output_iris.items() if iri in jobs[(i + 1) % len(jobs)].trigger_iris]
+            for i, job in enumerate(jobs)
+        ]
+        steps = [f"{jobs[-1].target_label} change"]
+        for job, names in zip(jobs, written, strict=True):
+            steps.append(
+                f"SubscriptionQuery {job.query.id} → MLProcessing {job.processing.id} → MLModel "
+                f"{job.model.id} writes {_names(names)} → {job.target_label} change"
+            )
+        steps.append(f"SubscriptionQuery {jobs[0].query.id}")
+        first = jobs[0]
+        chain = " → ".join(steps)
+        message = (
+            f"notification loop through {len(jobs)} jobs, though no job notifies itself: {chain}; each "
+            "job's write-back notifies the next: watch only attributes that no job of the loop writes (or "
+            "write the results where the next query does not select)"
+        )
+        if others:
+            named = _names(dict.fromkeys(f"MLProcessing {job.processing.id}" for job in others[:5]))
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            message += (
+                f"; {len(jobs) + len(others)} jobs notify one another in all: other loops run through "
+                f"{named}{more}"
+            )
+        # At the watched attribute that closes the loop (absent: the runtime watches the model inputs).
+        closing = {jobs[-1].model.expand(name) for name in written[-1]}
+        path: PathTuple = ("watchedAttributes",)
+        for item_path, name in first.query.strings("watchedAttributes"):
+            if first.query.expand(name) in closing:
+                path = item_path
+                break
+        self.report(ERROR, "lint.loop", message, first.query, path)
+
     # Rule 6: the SubscriptionQuery itself --------------------------------------------------------------
 
     def query(self, query: _Entity) -> None:
-        known = schemas.entity_types()
+        known = _bundled_types()
         selected: list[str] = []
-        selectors = query.get("entities")
-        for position, selector in enumerate(selectors if isinstance(selectors, list) else []):
-            if not isinstance(selector, dict) or not isinstance(selector.get("type"), str):
-                continue
-            entity_type = _compact_type(selector["type"])
-            selected.append(entity_type)
-            if entity_type not in known:
-                written = show(selector["type"], limit=None)
+        for selector in self.selectors(query) or []:
+            where = f"entities[{selector.path[-1]}].type of SubscriptionQuery {query.id}"
+            written = show(selector.text, limit=None)
+            type_path = (*selector.path, "type")
+            if selector.problem is not None:
                 message = (
-                    f"entities[{position}].type of SubscriptionQuery {query.id} is {written}, a type without "
-                    f"a bundled schema{_did_you_mean(entity_type, known)}: its attributes cannot be checked"
+                    f"{where} is {written}, no type selection (clause 4.17): {selector.problem}; a broker "
+                    "refuses a subscription made from it"
                 )
-                self.report(
-                    WARNING, "lint.query.unknown-type", message, query, ("entities", position, "type")
+                self.report(ERROR, "lint.query.syntax", message, query, type_path)
+                continue
+            if not selector.names:
+                selected.append("*")  # every type: any attribute may be there
+            for name in selector.names:
+                entity_type = _known_types().get(query.expand(name), name)
+                selected.append(entity_type)
+                if entity_type in known:
+                    continue
+                what = written if selector.names == (selector.text,) else f"{written}, which names {name}"
+                message = (
+                    f"{where} is {what}, a type without a bundled schema"
+                    f"{_did_you_mean(entity_type, known)}: its attributes cannot be checked"
                 )
-        q = query.get("q")
-        if not isinstance(q, str):
-            return
+                self.report(WARNING, "lint.query.unknown-type", message, query, type_path)
+        for path, q in query.instances("q"):
+            if isinstance(q, str):
+                self.query_q(query, path, q, selected)
+
+    def query_q(self, query: _Entity, path: PathTuple, q: str, selected: list[str]) -> None:
         syntax_problem = query_syntax_problem(q)
         if syntax_problem is not None:
             # The validator's wording (position and caret excerpt), placed at the offending character.
@@ -476,17 +949,17 @@ class _Linter:
                 "lint.query.syntax",
                 message,
                 query,
-                ("q",),
+                path,
                 string_index=syntax_problem.string_index,
             )
             return
         parsed = parse_query(q)
-        schema_types = [name for name in dict.fromkeys(selected) if name in known]
+        schema_types = [name for name in dict.fromkeys(selected) if name in _bundled_types()]
         if not schema_types or len(schema_types) < len(set(selected)):
             return  # a type without a schema may have any attribute: nothing to tell
-        declared = {expand(name) for entity_type in schema_types for name in schemas.attributes(entity_type)}
+        declared = frozenset().union(*(_declared(entity_type) for entity_type in schema_types))
         for name in sorted(parsed.attribute_names()):
-            if name in forms.ENTITY_MEMBERS or expand(name) in declared:
+            if name in forms.ENTITY_MEMBERS or query.expand(name) in declared:
                 continue
             types = " or ".join(schema_types)
             candidates = {name for entity_type in schema_types for name in schemas.attributes(entity_type)}
@@ -495,7 +968,77 @@ class _Linter:
                 f"declare{_did_you_mean(name, candidates)}: no entity without it matches, so the model may "
                 "never be notified"
             )
-            self.report(WARNING, "lint.query.attribute", message, query, ("q",))
+            self.report(WARNING, "lint.query.attribute", message, query, path)
+
+
+@functools.cache
+def _bundled_types() -> frozenset[str]:
+    return frozenset(schemas.entity_types())
+
+
+def _strongly_connected(edges: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components, without recursion (a chain of jobs may be long)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    components: list[list[int]] = []
+    for root in range(len(edges)):
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(edges[successor])))
+                    advanced = True
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+def _shortest_cycle(edges: Sequence[Sequence[int]], members: set[int], start: int) -> list[int]:
+    """The shortest cycle through ``start`` inside its strongly connected component (breadth first)."""
+    parent: dict[int, int] = {start: start}
+    frontier = [start]
+    while frontier:
+        following: list[int] = []
+        for node in frontier:
+            for successor in edges[node]:
+                if successor == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(parent[path[-1]])
+                    return path[::-1]
+                if successor in members and successor not in parent:
+                    parent[successor] = node
+                    following.append(successor)
+        frontier = following
+    return [start]  # not reached: every member of a component lies on a cycle through each other one
 
 
 def _comparable(kv: Mapping[str, Any]) -> dict[str, Any]:
@@ -509,7 +1052,26 @@ def _where(entity: _Entity) -> str:
     return where
 
 
-@dataclass
+def _name_list(value: Any) -> list[tuple[int | None, str]] | None:
+    """(index, name) of the names of notification.pick or omit: a list, or a comma-separated string as in
+    a query's parameters; None when there is none."""
+    if isinstance(value, list):
+        return [(index, name) for index, name in enumerate(value) if isinstance(name, str)]
+    if isinstance(value, str):
+        return [(None, name.strip()) for name in value.split(",") if name.strip()]
+    return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a job writes its results: refOutputEntity (``entity`` None when it is not in the set), or,
+    without it (``ref`` None), the entity whose change notified the job."""
+
+    ref: str | None
+    entity: _Entity | None = None
+
+
+@dataclass(eq=False)
 class _Job:
     """One MLProcessing with its MLModel and SubscriptionQuery resolved."""
 
@@ -518,42 +1080,93 @@ class _Job:
     model: _Entity
     query: _Entity
 
-    @property
+    @functools.cached_property
     def inputs(self) -> list[str]:
         return [name for _, name in self.model.strings("inputAttributes")]
 
-    @property
-    def outputs(self) -> list[tuple[int, str]]:
+    @functools.cached_property
+    def outputs(self) -> list[tuple[PathTuple, str]]:
         return self.model.strings("outputAttributes")
 
-    def selectors(self) -> list[dict[str, Any]]:
-        value = self.query.get("entities")
-        if not isinstance(value, list):
-            return []
-        return [s for s in value if isinstance(s, dict) and isinstance(s.get("type"), str)]
+    @functools.cached_property
+    def output_iris(self) -> dict[str, str]:
+        """IRI -> the output as the model names it."""
+        iris: dict[str, str] = {}
+        for _, name in self.outputs:
+            iris.setdefault(self.model.expand(name), name)
+        return iris
+
+    @functools.cached_property
+    def selectors(self) -> list[_Selector] | None:
+        return self.linter.selectors(self.query)
+
+    @functools.cached_property
+    def trigger_iris(self) -> frozenset[str]:
+        """The attributes whose change notifies the job: watchedAttributes, or without them the model inputs,
+        which sdm-runtime watches instead. The model's own outputs are left out: rule 3 reports them (and
+        the runtime refuses such a subscription), so the loops through other jobs are those left once that
+        is fixed."""
+        if self.query.has_list("watchedAttributes"):
+            watched = {self.query.expand(name) for _, name in self.query.strings("watchedAttributes")}
+        elif self.query.instances("watchedAttributes"):
+            return frozenset()  # no list: a broker refuses it
+        else:
+            watched = {self.model.expand(name) for name in self.inputs}
+        return frozenset(watched - self.output_iris.keys())
+
+    @functools.cached_property
+    def targets(self) -> list[_Target]:
+        refs = [ref for _, ref in self.processing.instances("refOutputEntity") if isinstance(ref, str)]
+        if not refs:
+            return [_Target(None)]
+        targets: list[_Target] = []
+        for ref in dict.fromkeys(refs):
+            copies = self.linter.by_id.get(ref)
+            if copies:
+                targets.extend(_Target(ref, entity) for entity in copies)
+            else:
+                targets.append(_Target(ref))  # not in the set: where it lies cannot be told
+        return targets
+
+    def label(self, target: _Target) -> str:
+        if target.entity is not None:
+            return target.entity.label
+        return target.ref or " or ".join(self.selected_types()) or "entity"
+
+    @property
+    def target_label(self) -> str:
+        return self.label(self.targets[0])
 
     def selected_types(self) -> list[str]:
-        return list(dict.fromkeys(_compact_type(selector["type"]) for selector in self.selectors()))
+        names = (name for selector in self.selectors or [] for name in selector.names)
+        return list(dict.fromkeys(_known_types().get(self.query.expand(name), name) for name in names))
 
     def selects(self, entity: _Entity) -> bool:
         """Whether the query's entity selectors match an entity (no selector: any entity)."""
-        selectors = self.selectors()
-        if not selectors:
+        if not self.selectors:
             return True
-        for selector in selectors:
-            if not entity.is_a(_compact_type(selector["type"])):
-                continue
-            if "id" in selector and selector["id"] != entity.id:
-                continue
-            pattern = selector.get("idPattern")
-            if isinstance(pattern, str):
-                try:
-                    if not re.search(pattern, entity.id):
-                        continue
-                except re.error:
-                    pass  # a broker refuses it; whether it would match is unknown: assume it does
-            return True
-        return False
+        return any(selector.selects(entity) for selector in self.selectors)
+
+    @property
+    def order(self) -> tuple[str, str, str]:
+        """Ids, not places in the set: a loop is reported at one query whatever the order of the files."""
+        return self.query.id, self.processing.id, self.model.id
+
+    @functools.cached_property
+    def selection_key(self) -> Any:
+        """Equal for queries whose selectors are equal (most queries of a set select the same type)."""
+        if not self.selectors:
+            return None
+        return tuple((s.groups, repr(s.id), repr(s.id_pattern)) for s in self.selectors)
+
+    def feeds(self, other: _Job) -> bool:
+        """Whether what this job writes lands on an entity the other job's query selects."""
+        return any(
+            self.linter.may_overlap(self, other)
+            if target.ref is None
+            else target.entity is not None and other.selects(target.entity)
+            for target in self.targets
+        )
 
     def chain(self, target: str, outputs: Sequence[str]) -> str:
         return (
@@ -561,116 +1174,142 @@ class _Job:
             f"MLModel {self.model.id} writes {_names(outputs)} → {target} change"
         )
 
-    def names(self) -> str:
-        return (
-            f"SubscriptionQuery {self.query.id}, MLModel {self.model.id} "
-            f"(used by MLProcessing {self.processing.id})"
-        )
+    def used_by(self) -> str:
+        return f"MLModel {self.model.id} (used by MLProcessing {self.processing.id})"
 
     # Rule 2 --------------------------------------------------------------------------------------------
 
     def inputs_notified(self) -> None:
-        notification = self.query.get("notification")
-        if not isinstance(notification, dict) or not isinstance(notification.get("attributes"), list):
-            return  # no notification.attributes: every attribute is delivered
-        delivered = {expand(name) for name in notification["attributes"] if isinstance(name, str)}
-        missing = [name for name in self.inputs if expand(name) not in delivered]
-        if missing:
+        for path, notification in self.query.instances("notification"):
+            if isinstance(notification, dict):
+                self.delivered(path, notification)
+
+    def delivered(self, path: PathTuple, notification: Mapping[str, Any]) -> None:
+        """notification.attributes and pick restrict what a notification carries, omit removes from it."""
+        inputs = {self.model.expand(name): name for name in self.inputs}
+        attributes = notification.get("attributes")
+        if isinstance(attributes, list):  # no notification.attributes: every attribute is delivered
+            delivered = {self.query.expand(name) for name in attributes if isinstance(name, str)}
+            missing = [name for iri, name in inputs.items() if iri not in delivered]
+            if missing:
+                message = (
+                    f"notification.attributes of SubscriptionQuery {self.query.id} does not deliver the "
+                    f"input(s) {_names(missing)} of {self.used_by()}: add them, or drop "
+                    "notification.attributes to deliver every attribute"
+                )
+                self.linter.report(
+                    ERROR, "lint.inputs.not-notified", message, self.query, (*path, "attributes")
+                )
+        picked = _name_list(notification.get("pick"))
+        if picked is not None:
+            kept = {self.query.expand(name) for _, name in picked}
+            missing = [name for iri, name in inputs.items() if iri not in kept]
+            if missing:
+                message = (
+                    f"notification.pick of SubscriptionQuery {self.query.id} leaves out the input(s) "
+                    f"{_names(missing)} of {self.used_by()}: a notification carries only the picked "
+                    "members: add them to pick"
+                )
+                self.linter.report(ERROR, "lint.inputs.not-notified", message, self.query, (*path, "pick"))
+        omitted = [
+            (index, inputs[self.query.expand(name)])
+            for index, name in _name_list(notification.get("omit")) or []
+            if self.query.expand(name) in inputs
+        ]
+        if omitted:
             message = (
-                f"notification.attributes of SubscriptionQuery {self.query.id} does not deliver the input(s) "
-                f"{_names(missing)} of MLModel {self.model.id} (used by MLProcessing {self.processing.id}): "
-                "add them, or drop notification.attributes to deliver every attribute"
+                f"notification.omit of SubscriptionQuery {self.query.id} removes the input(s) "
+                f"{_names(dict.fromkeys(name for _, name in omitted))} of {self.used_by()} from every "
+                "notification: take them out of omit"
             )
-            path = ("notification", "attributes")
-            self.linter.report(ERROR, "lint.inputs.not-notified", message, self.query, path)
+            first = omitted[0][0]
+            where = (*path, "omit") if first is None else (*path, "omit", first)
+            self.linter.report(ERROR, "lint.inputs.not-notified", message, self.query, where)
 
     # Rule 3 --------------------------------------------------------------------------------------------
 
-    def write_target(self) -> tuple[str | None, bool]:
-        """Who receives the results, for a message, and whether the query selects it (so that writing to
-        it can notify the job again). (None, False) when refOutputEntity is not in the set."""
-        ref = self.processing.get("refOutputEntity")
-        if isinstance(ref, str):
-            target = self.linter.by_id.get(ref)
-            if target is None:
-                return None, False
-            return target.label, self.selects(target)
-        return " or ".join(self.selected_types()) or "entity", True
-
     def loop(self) -> None:
-        outputs = {expand(name): name for _, name in self.outputs}
+        outputs = self.output_iris
         if not outputs:
             return
-        target, selected = self.write_target()
+        # The targets the query selects, so that writing to them notifies the job again.
+        selected = [
+            target
+            for target in self.targets
+            if target.ref is None or (target.entity is not None and self.selects(target.entity))
+        ]
         inputs = _names(self.inputs) or "the model inputs"
-        watched_value = self.query.get("watchedAttributes")
-        if isinstance(watched_value, list):
+        if self.query.has_list("watchedAttributes"):
             looping = [
-                (index, name)
-                for index, name in self.query.strings("watchedAttributes")
-                if expand(name) in outputs
+                (path, name)
+                for path, name in self.query.strings("watchedAttributes")
+                if self.query.expand(name) in outputs
             ]
             if not looping:
                 return
-            names = list(dict.fromkeys(outputs[expand(name)] for _, name in looping))
+            names = list(dict.fromkeys(outputs[self.query.expand(name)] for _, name in looping))
             head = (
                 f"watchedAttributes of SubscriptionQuery {self.query.id} holds the output(s) {_names(names)} "
                 f"of MLModel {self.model.id}"
             )
-            if selected and target is not None:
-                message = f"notification loop: {head}: {self.chain(target, names)}"
+            unknown = [
+                target.ref for target in self.targets if target.ref is not None and target.entity is None
+            ]
+            if selected:
+                message = f"notification loop: {head}: {self.chain(self.label(selected[0]), names)}"
+            elif unknown:
+                message = (
+                    f"{head}: MLProcessing {self.processing.id} writes them to {_names(unknown)}, which is "
+                    "not in the set, so whether the query selects it cannot be told: it loops if it does"
+                )
             else:
-                where = self.processing.get("refOutputEntity")
+                where = _names(dict.fromkeys(target.ref or "" for target in self.targets))
                 message = (
                     f"{head}: MLProcessing {self.processing.id} writes them to {where}, which the query does "
                     "not select, so it does not loop yet"
                 )
             message += f"; sdm-runtime refuses this subscription: watch the inputs ({inputs}) instead"
-            path = ("watchedAttributes", looping[0][0])
-            self.linter.report(ERROR, "lint.loop", message, self.query, path)
+            self.linter.report(ERROR, "lint.loop", message, self.query, looping[0][0])
             return
-        if watched_value is not _MISSING or not selected or target is None:
+        if self.query.instances("watchedAttributes") or not selected:
             return
         names = list(outputs.values())
         message = (
             f"notification loop: SubscriptionQuery {self.query.id} has no watchedAttributes, so every "
-            f"attribute change notifies, the model's write-back included: {self.chain(target, names)}; "
-            f"sdm-runtime watches the model inputs ({inputs}) instead, but a subscription made from this "
-            f"query as it is loops: add watchedAttributes {show(self.inputs, limit=None)}"
+            f"attribute change notifies, the model's write-back included: "
+            f"{self.chain(self.label(selected[0]), names)}; sdm-runtime watches the model inputs ({inputs}) "
+            f"instead, but a subscription made from this query as it is loops: add watchedAttributes "
+            f"{show(self.inputs, limit=None)}"
         )
         self.linter.report(WARNING, "lint.loop", message, self.query, ("watchedAttributes",))
 
     # Rule 4 --------------------------------------------------------------------------------------------
 
     def outputs_declared(self) -> None:
-        ref = self.processing.get("refOutputEntity")
-        if isinstance(ref, str):
-            target = self.linter.by_id.get(ref)
-            if target is None:
-                return  # reported by the reference check; its type is unknown
-            types = list(target.types)
-            what = f"the type of {ref}, where MLProcessing {self.processing.id} writes the results"
-        else:
-            types = self.selected_types()
-            what = (
-                f"the type SubscriptionQuery {self.query.id} selects, where MLProcessing "
-                f"{self.processing.id} writes the results"
-            )
-        for entity_type in types:
-            if entity_type not in schemas.entity_types():
-                continue
-            attributes = schemas.attributes(entity_type)
-            declared = {expand(name) for name in attributes}
-            for index, name in self.outputs:
-                if expand(name) in declared:
+        for target in self.targets:
+            if target.ref is not None:
+                if target.entity is None:
+                    continue  # reported by the reference check; its type is unknown
+                types = list(target.entity.types)
+                what = f"the type of {target.ref}, where MLProcessing {self.processing.id} writes the results"
+            else:
+                types = self.selected_types()
+                what = (
+                    f"the type SubscriptionQuery {self.query.id} selects, where MLProcessing "
+                    f"{self.processing.id} writes the results"
+                )
+            for entity_type in types:
+                if entity_type not in _bundled_types():
                     continue
-                message = (
-                    f"output {name!r} of MLModel {self.model.id} is not an attribute of {entity_type} "
-                    f"({what}){_did_you_mean(name, attributes)}"
-                )
-                self.linter.report(
-                    ERROR, "lint.output.undeclared", message, self.model, ("outputAttributes", index)
-                )
+                declared = _declared(entity_type)
+                for path, name in self.outputs:
+                    if self.model.expand(name) in declared:
+                        continue
+                    message = (
+                        f"output {name!r} of MLModel {self.model.id} is not an attribute of {entity_type} "
+                        f"({what}){_did_you_mean(name, schemas.attributes(entity_type))}"
+                    )
+                    self.linter.report(ERROR, "lint.output.undeclared", message, self.model, path)
 
 
 # --- inputs ------------------------------------------------------------------------------------------

@@ -837,7 +837,7 @@ _MAX_PYTHON_LENGTH = 2 * MAX_REGEX_LENGTH + 4
 
 
 def _regex_states(items: Any, depth: int = 0) -> int:
-    """How many states the broker's Thompson automaton (``linear_regex._Builder``) needs for a parsed
+    """How many states the Thompson automaton of :mod:`sdmtool.linear_regex` needs for a parsed
     sequence, counted as it builds them; raises RegexError for what it cannot build."""
     total = 0
     for op, av in items:

@@ -24,8 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reference_runtime.broker import contexts
-from reference_runtime.broker.linear_regex import LinearRegex, UnsupportedRegex
 from reference_runtime.broker.notifier import NOTIFIER_HEADER
+from sdmtool.linear_regex import LinearRegex, UnsupportedRegex
 from tests.support import api_client, assert_problem
 
 if TYPE_CHECKING:

@@ -4,7 +4,12 @@ the talk's looping SubscriptionQuery, a broker dump in normalized form and the c
 from __future__ import annotations
 
 import copy
+import difflib
+import importlib
 import json
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +161,23 @@ def test_duplicate_ids(wiring: Wiring, tmp_path: Path) -> None:
     assert lint([*wiring.entities(), forms.to_normalized(wiring.model, context=CONTEXT)]) == []
 
 
+def test_both_entities_of_a_duplicate_id_are_checked(wiring: Wiring) -> None:
+    """Which copy comes first must not decide whether the set passes."""
+    looping = copy.deepcopy(wiring.model) | {"version": "13", "outputAttributes": ["imagePath"]}
+    for entities in ([*wiring.entities(), looping], [looping, *wiring.entities()]):
+        findings = lint(entities)
+        assert sorted((f.code, f.severity, f.entity_id, f.json_path) for f in findings) == [
+            ("lint.duplicate-id", WARNING, MODEL_ID, "/id"),
+            ("lint.loop", ERROR, QUERY_ID, "/watchedAttributes/0"),
+        ]
+        assert "writes imagePath" in only(findings, "lint.loop").message
+    # A wrong type in one of the copies is found whichever comes first.
+    query_copy = copy.deepcopy(wiring.query) | {"id": MODEL_ID}
+    for entities in ([*wiring.entities(), query_copy], [query_copy, *wiring.entities()]):
+        found = {(f.code, f.entity_id) for f in lint(entities)}
+        assert ("lint.ref.type", PROCESSING_ID) in found and ("lint.ref.type", DIGIT_ID) in found
+
+
 # --- rule 1: references ------------------------------------------------------------------------------
 
 
@@ -225,6 +247,71 @@ def test_output_entity_absent_is_a_warning(wiring: Wiring, tmp_path: Path) -> No
     assert lint([*wiring.entities(), {"id": target, "type": "PredictionResult"}]) == []
 
 
+def test_every_instance_of_a_multi_instance_reference_is_checked(wiring: Wiring, tmp_path: Path) -> None:
+    processing = forms.to_normalized(wiring.processing)
+    gone = "urn:ngsi-ld:MLModel:gone"
+    processing["refMLModel"] = [
+        {"type": "Relationship", "object": MODEL_ID},
+        {"type": "Relationship", "object": gone, "datasetId": "urn:ngsi-ld:Dataset:candidate"},
+    ]
+    findings, text = lint_file(tmp_path, [wiring.model, processing, wiring.query, wiring.digit])
+    assert codes(findings) == ["lint.ref.missing"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == PROCESSING_ID
+    assert finding.json_path == "/refMLModel/1/object"
+    assert gone in finding.message and PROCESSING_ID in finding.message
+    assert (finding.line, finding.column) == position(text, f'"{gone}"')
+
+
+def test_missing_references_are_suggested_without_comparing_every_id(
+    wiring: Wiring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lint's work grows with the set, not with its square: counted, not timed."""
+    lint_module = importlib.import_module("sdmtool.lint")  # the package's `lint` is the function
+    calls = {"get": 0, "compared": 0}
+    get, set_seq1 = lint_module._Entity.get, difflib.SequenceMatcher.set_seq1
+
+    def counting_get(self: Any, name: str) -> Any:
+        calls["get"] += 1
+        return get(self, name)
+
+    def counting_set_seq1(self: difflib.SequenceMatcher[str], a: str) -> None:
+        calls["compared"] += 1
+        set_seq1(self, a)
+
+    monkeypatch.setattr(lint_module._Entity, "get", counting_get)
+    monkeypatch.setattr(difflib.SequenceMatcher, "set_seq1", counting_set_seq1)
+
+    def work(size: int) -> tuple[int, int]:
+        entities: list[dict[str, Any]] = []
+        for i in range(size):
+            model = copy.deepcopy(wiring.model) | {"id": f"urn:ngsi-ld:MLModel:m{i}", "name": f"model {i}"}
+            del model["refMLProcessing"]
+            query = copy.deepcopy(wiring.query) | {"id": f"urn:ngsi-ld:SubscriptionQuery:q{i}"}
+            processing = copy.deepcopy(wiring.processing) | {
+                "id": f"urn:ngsi-ld:MLProcessing:p{i}",
+                "refMLModel": model["id"],
+                "refSubscriptionQuery": query["id"],
+            }
+            digit = copy.deepcopy(wiring.digit) | {
+                "id": f"urn:ngsi-ld:HandwritingDigit:{i}",
+                "refMLModel": f"urn:ngsi-ld:MLModel:x{i}",  # no such model: a suggestion is looked for
+            }
+            entities += [model, query, processing, digit]
+        calls.update(get=0, compared=0)
+        findings = lint(entities)
+        assert codes(findings) == ["lint.ref.missing"] * size
+        assert (
+            findings[0].json_path == "/refMLModel"
+            and findings[0].entity_id == "urn:ngsi-ld:HandwritingDigit:0"
+        )
+        return calls["get"], calls["compared"]
+
+    small, large = work(25), work(100)
+    assert large[0] < 5 * small[0]  # four times the entities: about four times the look-ups
+    assert large[1] < 5 * small[1]
+
+
 def test_processing_without_model_or_query(wiring: Wiring, tmp_path: Path) -> None:
     del wiring.processing["refSubscriptionQuery"]
     findings, text = lint_file(tmp_path, wiring.entities())
@@ -250,6 +337,33 @@ def test_inputs_not_notified(wiring: Wiring, tmp_path: Path) -> None:
     assert (finding.line, finding.column) == position(text, '"notification"', '"attributes"', "[")
     # Without notification.attributes every attribute is delivered.
     del wiring.query["notification"]["attributes"]
+    assert lint(wiring.entities()) == []
+
+
+def test_pick_and_omit_that_drop_an_input(wiring: Wiring, tmp_path: Path) -> None:
+    del wiring.query["notification"]["attributes"]
+    wiring.query["notification"]["omit"] = ["digitScores", "imagePath"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.inputs.not-notified"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == QUERY_ID
+    assert finding.json_path == "/notification/omit/1"
+    assert (finding.line, finding.column) == position(text, '"omit"', '"imagePath"')
+    assert "notification.omit" in finding.message and "imagePath" in finding.message
+    assert "imageMetadata" not in finding.message
+    for named in (QUERY_ID, MODEL_ID, PROCESSING_ID):
+        assert named in finding.message
+    # pick keeps only what it names.
+    del wiring.query["notification"]["omit"]
+    wiring.query["notification"]["pick"] = ["id", "imageMetadata"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.inputs.not-notified"]
+    (finding,) = findings
+    assert finding.json_path == "/notification/pick" and "notification.pick" in finding.message
+    assert "imagePath" in finding.message and "imageMetadata" not in finding.message
+    assert (finding.line, finding.column) == position(text, '"pick"', "[")
+    wiring.query["notification"]["pick"] = ["id", "imagePath", "imageMetadata"]
+    wiring.query["notification"]["omit"] = ["digitScores"]
     assert lint(wiring.entities()) == []
 
 
@@ -343,6 +457,232 @@ def test_no_watched_attributes_with_a_separate_output_entity(wiring: Wiring) -> 
         {"type": "HandwritingDigit", "idPattern": "^urn:ngsi-ld:HandwritingDigit:[0-9]+$"}
     ]
     assert lint(wiring.entities()) == []
+
+
+def test_loop_through_the_queries_of_two_jobs(tmp_path: Path) -> None:
+    """Neither job notifies itself, but each one's write-back notifies the other."""
+
+    def job(name: str, inputs: list[str], outputs: list[str]) -> list[dict[str, Any]]:
+        model = {
+            "id": f"urn:ngsi-ld:MLModel:{name}",
+            "type": "MLModel",
+            "name": name,
+            "version": "1",
+            "inputAttributes": inputs,
+            "outputAttributes": outputs,
+        }
+        query = {
+            "id": f"urn:ngsi-ld:SubscriptionQuery:{name}",
+            "type": "SubscriptionQuery",
+            "entities": [{"type": "HandwritingDigit"}],
+            "watchedAttributes": inputs,
+            "notification": {"endpoint": {"uri": f"http://127.0.0.1:5001/{name}"}},
+        }
+        processing = {
+            "id": f"urn:ngsi-ld:MLProcessing:{name}",
+            "type": "MLProcessing",
+            "refMLModel": model["id"],
+            "refSubscriptionQuery": query["id"],
+        }
+        return [model, query, processing]
+
+    first = job("A", ["imagePath"], ["predictedDigit", "confidence"])
+    second = job("B", ["confidence"], ["imagePath"])
+    findings, text = lint_file(tmp_path, first + second)
+    loop = only(findings, "lint.loop")
+    assert codes(findings) == ["lint.loop"]  # once, not again at the other query
+    assert loop.severity == ERROR and loop.entity_id == "urn:ngsi-ld:SubscriptionQuery:A"
+    assert loop.json_path == "/watchedAttributes/0"
+    assert (loop.line, loop.column) == position(text, '"urn:ngsi-ld:SubscriptionQuery:A"', '"imagePath"')
+    chain = (
+        "HandwritingDigit change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:A → MLProcessing "
+        "urn:ngsi-ld:MLProcessing:A → MLModel urn:ngsi-ld:MLModel:A writes confidence → HandwritingDigit "
+        "change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:B → MLProcessing "
+        "urn:ngsi-ld:MLProcessing:B → MLModel urn:ngsi-ld:MLModel:B writes imagePath → HandwritingDigit "
+        "change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:A"
+    )
+    assert "notification loop through 2 jobs" in loop.message and chain in loop.message
+    # Whichever order the files come in, the loop is named at the same query.
+    reordered = lint(second + first)
+    assert [(f.code, f.entity_id, f.json_path) for f in reordered] == [
+        ("lint.loop", "urn:ngsi-ld:SubscriptionQuery:A", "/watchedAttributes/0")
+    ]
+    assert chain in reordered[0].message
+    # B without watchedAttributes: sdm-runtime watches its input, confidence, so the loop is the same
+    # (and B's query, as it is, would notify B of its own write-back: the warning of rule 3).
+    del second[1]["watchedAttributes"]
+    assert [(f.code, f.entity_id, f.json_path) for f in lint(first + second)] == [
+        ("lint.loop", "urn:ngsi-ld:SubscriptionQuery:A", "/watchedAttributes/0"),
+        ("lint.loop", "urn:ngsi-ld:SubscriptionQuery:B", "/watchedAttributes"),
+    ]
+    # B writing what A does not watch: no loop.
+    second[1]["watchedAttributes"] = ["confidence"]
+    second[0]["outputAttributes"] = ["annotatedDigit"]
+    assert lint(first + second) == []
+
+
+def chained_job(name: str, watched: str, written: str) -> list[dict[str, Any]]:
+    """A model, its query (watching its input) and its MLProcessing, all named ``name``."""
+    return [
+        {
+            "id": f"urn:ngsi-ld:MLModel:{name}",
+            "type": "MLModel",
+            "inputAttributes": [watched],
+            "outputAttributes": [written],
+        },
+        {
+            "id": f"urn:ngsi-ld:SubscriptionQuery:{name}",
+            "type": "SubscriptionQuery",
+            "entities": [{"type": "HandwritingDigit"}],
+            "watchedAttributes": [watched],
+        },
+        {
+            "id": f"urn:ngsi-ld:MLProcessing:{name}",
+            "type": "MLProcessing",
+            "refMLModel": f"urn:ngsi-ld:MLModel:{name}",
+            "refSubscriptionQuery": f"urn:ngsi-ld:SubscriptionQuery:{name}",
+        },
+    ]
+
+
+def test_loop_through_three_jobs_and_a_knot_are_reported_once() -> None:
+    ring = [
+        ("A", "imagePath", "confidence"),
+        ("B", "confidence", "digitScores"),
+        ("C", "digitScores", "imagePath"),
+    ]
+    entities = [entity for job in ring for entity in chained_job(*job)]
+    (loop,) = lint(entities)
+    assert (loop.code, loop.entity_id, loop.json_path) == (
+        "lint.loop",
+        "urn:ngsi-ld:SubscriptionQuery:A",
+        "/watchedAttributes/0",
+    )
+    assert "through 3 jobs" in loop.message
+    for name, _, written in ring:
+        assert f"MLModel urn:ngsi-ld:MLModel:{name} writes {written}" in loop.message
+    # D closes a second, shorter loop with A: one finding for the knot, its shortest loop and the other jobs.
+    (loop,) = lint([*entities, *chained_job("D", "confidence", "imagePath")])
+    assert (loop.code, loop.entity_id, loop.json_path) == (
+        "lint.loop",
+        "urn:ngsi-ld:SubscriptionQuery:A",
+        "/watchedAttributes/0",
+    )
+    assert (
+        "through 2 jobs" in loop.message and "MLModel urn:ngsi-ld:MLModel:D writes imagePath" in loop.message
+    )
+    assert loop.message.endswith(
+        "4 jobs notify one another in all: other loops run through MLProcessing urn:ngsi-ld:MLProcessing:B, "
+        "MLProcessing urn:ngsi-ld:MLProcessing:C"
+    )
+    # Results written to an entity that the next query does not select break the ring.
+    entities[2]["refOutputEntity"] = "urn:ngsi-ld:HandwritingDigit:0007"
+    entities[4]["entities"] = [{"type": "HandwritingDigit", "idPattern": "^urn:ngsi-ld:HandwritingDigit:1"}]
+    digit = {"id": "urn:ngsi-ld:HandwritingDigit:0007", "type": "HandwritingDigit"}
+    assert lint([*entities, digit]) == []
+
+
+def test_watched_output_behind_an_alias_of_the_entity_context(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["@context"] = [{"pd": PREDICTED_IRI}, resources.UPSTREAM_CONTEXT_URL]
+    wiring.query["watchedAttributes"] = ["imagePath", "pd"]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.loop"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == QUERY_ID
+    assert finding.json_path == "/watchedAttributes/1"
+    assert (finding.line, finding.column) == position(text, '"watchedAttributes"', '"pd"')
+    assert f"holds the output(s) predictedDigit of MLModel {MODEL_ID}" in finding.message
+    # An alias of a member name, a compact IRI with a prefix of the entity's context, the core context.
+    gone = "urn:ngsi-ld:MLModel:gone"
+    del wiring.processing["refMLModel"]
+    wiring.processing["uses"] = gone
+    wiring.processing["@context"] = [
+        {"mlm": "https://smartdatamodels.org/dataModel.MachineLearning/", "uses": "mlm:refMLModel"},
+        resources.CORE_CONTEXT_URL,
+    ]
+    wiring.query["@context"] = {"mlm": "https://smartdatamodels.org/dataModel.MachineLearning/"}
+    wiring.query["watchedAttributes"] = ["imagePath", "mlm:confidence"]
+    findings = lint(wiring.entities())
+    assert [(f.code, f.entity_id, f.json_path) for f in findings] == [
+        ("lint.ref.missing", PROCESSING_ID, "/uses")
+    ]
+    assert gone in findings[0].message
+    wiring.processing["refMLModel"] = MODEL_ID
+    del wiring.processing["uses"]
+    (finding,) = lint(wiring.entities())
+    assert (finding.code, finding.json_path) == ("lint.loop", "/watchedAttributes/1")
+    assert "holds the output(s) confidence" in finding.message
+
+
+def test_every_instance_of_multi_instance_watched_attributes(wiring: Wiring, tmp_path: Path) -> None:
+    query = forms.to_normalized(wiring.query)
+    query["watchedAttributes"] = [
+        {"type": "Property", "value": ["imagePath"]},
+        {"type": "Property", "value": ["predictedDigit"], "datasetId": "urn:ngsi-ld:Dataset:b"},
+    ]
+    findings, text = lint_file(tmp_path, [wiring.model, wiring.processing, query, wiring.digit])
+    assert codes(findings) == ["lint.loop"]
+    (finding,) = findings
+    assert finding.severity == ERROR and finding.entity_id == QUERY_ID
+    assert finding.json_path == "/watchedAttributes/1/value/0"
+    assert (finding.line, finding.column) == position(text, '"watchedAttributes"', '"predictedDigit"')
+    assert f"holds the output(s) predictedDigit of MLModel {MODEL_ID}" in finding.message
+
+
+def test_loop_to_an_output_entity_outside_the_set(wiring: Wiring) -> None:
+    target = "urn:ngsi-ld:HandwritingDigit:0042"
+    wiring.processing["refOutputEntity"] = target
+    wiring.query["watchedAttributes"] = ["predictedDigit"]
+    findings = lint(wiring.entities())
+    assert [(f.code, f.severity, f.entity_id, f.json_path) for f in findings] == [
+        ("lint.ref.missing", WARNING, PROCESSING_ID, "/refOutputEntity"),
+        ("lint.loop", ERROR, QUERY_ID, "/watchedAttributes/0"),
+    ]
+    message = findings[1].message
+    assert f"writes them to {target}, which is not in the set" in message
+    assert "cannot be told" in message and "does not select" not in message
+
+
+def test_id_pattern_is_posix_and_id_decides(wiring: Wiring) -> None:
+    del wiring.query["watchedAttributes"]
+    wiring.processing["refOutputEntity"] = DIGIT_ID
+    wiring.query["entities"] = [
+        {"type": "HandwritingDigit", "idPattern": "^urn:ngsi-ld:HandwritingDigit:[[:digit:]]+$"}
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Python's re reads [[:digit:]] as a nested set, and warns
+        finding = only(lint(wiring.entities()), "lint.loop")
+    assert finding.severity == WARNING and finding.entity_id == QUERY_ID
+    assert f"HandwritingDigit {DIGIT_ID} change → SubscriptionQuery {QUERY_ID}" in finding.message
+    # With an id, the id decides (as on a broker): the idPattern is not looked at.
+    wiring.query["entities"] = [{"type": "HandwritingDigit", "id": DIGIT_ID, "idPattern": "^nomatch$"}]
+    assert only(lint(wiring.entities()), "lint.loop").json_path == "/watchedAttributes"
+    wiring.query["entities"] = [{"type": "HandwritingDigit", "id": "urn:ngsi-ld:HandwritingDigit:1"}]
+    assert lint(wiring.entities()) == []
+
+
+def test_id_pattern_that_backtracks_does_not_hang(wiring: Wiring, tmp_path: Path) -> None:
+    """(a+)+$ against a's and a '!' takes Python's re hours; the broker's matcher, linear time."""
+    digit = wiring.digit | {"id": "urn:ngsi-ld:HandwritingDigit:" + "a" * 40 + "!"}
+    root = Path(__file__).resolve().parent.parent
+    wiring.processing["refOutputEntity"] = digit["id"]
+    wiring.query["entities"] = [
+        {"type": "HandwritingDigit", "idPattern": "^urn:ngsi-ld:HandwritingDigit:(a+)+$"}
+    ]
+    del wiring.query["watchedAttributes"]
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps([wiring.model, wiring.processing, wiring.query, digit]), encoding="utf-8")
+    # In a child process: a backtracking match holds the interpreter, so only a kill stops it.
+    script = "import sys, sdmtool; print([f.code for f in sdmtool.lint(sys.argv[1])])"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"  # the pattern does not select the output entity: no loop
 
 
 # --- rule 4: outputs exist in the target type ---------------------------------------------------------
@@ -466,6 +806,40 @@ def test_q_reads_an_attribute_the_type_does_not_have(wiring: Wiring, tmp_path: P
     wiring.query["entities"] = [{"type": "Shelf"}, {"type": "HandwritingDigit"}]
     findings, _ = lint_file(tmp_path, wiring.entities())
     assert codes(findings) == ["lint.query.unknown-type"]
+
+
+def test_type_selection_in_the_query(wiring: Wiring, tmp_path: Path) -> None:
+    wiring.query["entities"] = [{"type": "(HandwritingDigit|HandwritenDigit)"}]
+    findings, text = lint_file(tmp_path, wiring.entities())
+    assert codes(findings) == ["lint.query.unknown-type"]
+    (finding,) = findings
+    assert finding.severity == WARNING and finding.entity_id == QUERY_ID
+    assert finding.json_path == "/entities/0/type"
+    assert (finding.line, finding.column) == position(text, '"(HandwritingDigit|HandwritenDigit)"')
+    assert (
+        "which names HandwritenDigit" in finding.message
+        and "did you mean HandwritingDigit?" in finding.message
+    )
+    # Bundled types only: nothing to tell (';' asks for both types, '|' and ',' for either).
+    for selection in (
+        "(HandwritingDigit|MLModel)",
+        "HandwritingDigit;MLModel",
+        "MLModel,HandwritingDigit",
+        "*",
+    ):
+        wiring.query["entities"] = [{"type": selection}]
+        assert "lint.query.unknown-type" not in codes(lint(wiring.entities()))
+    # The selection is matched: the write-back to the digit, which it selects, loops.
+    wiring.processing["refOutputEntity"] = DIGIT_ID
+    wiring.query["watchedAttributes"] = ["predictedDigit"]
+    wiring.query["entities"] = [{"type": "(Shelf|HandwritingDigit)"}]
+    finding = only(lint(wiring.entities()), "lint.loop")
+    assert f"HandwritingDigit {DIGIT_ID} change → SubscriptionQuery {QUERY_ID}" in finding.message
+    # What no broker accepts.
+    wiring.query["entities"] = [{"type": "(HandwritingDigit|MLModel"}]
+    finding = only(lint(wiring.entities()), "lint.query.syntax")
+    assert finding.severity == ERROR and finding.json_path == "/entities/0/type"
+    assert "clause 4.17" in finding.message and "a '(' is not closed" in finding.message
 
 
 # --- forms and dumps ---------------------------------------------------------------------------------

@@ -636,8 +636,8 @@ def test_relationships_compare_only_with_equality_and_only_they_are_followed(
 def test_dollar_is_the_very_end_and_dot_matches_a_line_break(
     pattern: str, value: str, expected: bool
 ) -> None:
-    from reference_runtime.broker.linear_regex import compile_posix
     from reference_runtime.broker.subscriptions import linear_query
+    from sdmtool.linear_regex import compile_posix
 
     text = "a~=" + json.dumps(pattern)
     entity = {"id": "urn:x", "type": "T", "a": {"type": "Property", "value": value}}
@@ -698,7 +698,7 @@ def test_regexes_the_broker_refuses_are_syntax_errors_at_the_offending_character
     ],
 )
 def test_validator_and_broker_accept_and_refuse_the_same_regexes(pattern: str) -> None:
-    from reference_runtime.broker.linear_regex import UnsupportedRegex, compile_posix
+    from sdmtool.linear_regex import UnsupportedRegex, compile_posix
 
     def accepted_by_validator() -> bool:
         try:

@@ -433,7 +433,9 @@ def test_locations_in_ndjson_come_from_the_walk_without_a_full_scan(tmp_path: Pa
 def test_every_element_of_a_long_array_is_located_with_one_walk(monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: each entity of a JSON array was located by walking the array from its start, so 8,000
     # entities with a finding each took minutes; now the element starts are found once per array.
-    entities = [{"id": f"urn:ngsi-ld:T:{n}", "type": "T", "tags": ["a", {"b": n}], "n": n} for n in range(300)]
+    entities = [
+        {"id": f"urn:ngsi-ld:T:{n}", "type": "T", "tags": ["a", {"b": n}], "n": n} for n in range(300)
+    ]
     text = json.dumps(entities, indent=1)
     walks = 0
     real = reader._element_offsets

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sdmtool import forms, resources, schemas, yaml_input
@@ -277,7 +277,10 @@ _FORMS = {
 def test_json_and_yaml_of_one_entity_give_the_same_findings(
     tmp_path: Path, entity_type: str, form: str, name: str, value: Any
 ) -> None:
-    entity = _FORMS[form](example(entity_type) | {name: value})
+    try:
+        entity = _FORMS[form](example(entity_type) | {name: value})
+    except forms.ConversionError:
+        assume(False)  # a value NGSI-v2 cannot hold: there is no such v2 entity to read
     json_path = tmp_path / "entity.json"
     yaml_path = tmp_path / "entity.yaml"
     json_path.write_text(json.dumps(entity, indent=2), encoding="utf-8")

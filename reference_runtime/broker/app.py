@@ -32,6 +32,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reference_runtime import __version__
+from sdmtool.linear_regex import UnsupportedRegex, compile_posix
 from sdmtool.query import normalized_resolver
 from sdmtool.resources import is_core_context_url
 
@@ -58,7 +59,6 @@ from .errors import (
     payload_too_large,
     unsupported_media_type,
 )
-from .linear_regex import UnsupportedRegex, compile_posix
 from .notifier import DEFAULT_MAX_PENDING, NOTIFIER_HEADER, Notifier, build_notification, link_header
 from .store import AlreadyExists, Store
 

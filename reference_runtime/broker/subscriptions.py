@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from sdmtool.linear_regex import UnsupportedRegex, compile_linear, compile_posix
 from sdmtool.ngsild import SYSTEM_TIMESTAMPS
 from sdmtool.query import Query, QuerySyntaxError, Regex, normalized_resolver, parse_query
 from sdmtool.subscription_checks import SUBSCRIPTION_MEMBERS
 
 from .entities import TermMap, check_name, is_datetime, is_uri, parse_type_selector, types_match
 from .errors import bad_request, not_supported
-from .linear_regex import UnsupportedRegex, compile_linear, compile_posix
 
 FORMATS = {
     "normalized": "normalized",
@@ -335,7 +335,7 @@ def render_subscription(
 
 def linear_query(text: str) -> Query:
     """``q`` parsed, with each ``~=``/``!~=`` pattern matched by a linear-time automaton instead of Python's
-    backtracking ``re`` (see ``linear_regex``). Raises QuerySyntaxError or UnsupportedRegex."""
+    backtracking ``re`` (see ``sdmtool.linear_regex``). Raises QuerySyntaxError or UnsupportedRegex."""
     query = parse_query(text)
     nodes: list[Any] = [query.root]
     while nodes:

@@ -10,7 +10,9 @@ the pattern. What POSIX does not have and a finite automaton cannot do is refuse
 backreferences, lookaround, atomic groups and possessive quantifiers.
 
 A search only answers *whether* the pattern occurs in the text (``search`` returns a true value or None),
-which is all that ``~=``, ``!~=`` and ``idPattern`` ask.
+which is all that ``~=``, ``!~=`` and ``idPattern`` ask. The embedded broker matches with it, and so does
+``sdmtool lint`` when it decides whether a SubscriptionQuery selects an entity: a pattern read from a file
+must not hang the lint either.
 """
 
 from __future__ import annotations
