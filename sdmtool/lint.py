@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdmtool import forms, reader, resources, schemas
+from sdmtool import forms, ngsild, reader, resources, schemas
 from sdmtool.describe import show
 from sdmtool.findings import ERROR, WARNING, Finding, Severity
 from sdmtool.linear_regex import UnsupportedRegex, compile_posix
@@ -421,67 +421,6 @@ def _neighbours(ordered: Sequence[str], word: str) -> Sequence[str]:
 
 # --- entity selection (entities[] of a SubscriptionQuery) --------------------------------------------
 
-_TYPE_TOKEN = re.compile(r"[|,;()]|[^|,;()\s]+")
-_TYPE_OPERATORS = frozenset("|,;()")
-# (A|B);(C|D);... multiplies the groups: bounded, as a broker bounds them.
-_MAX_TYPE_GROUPS = 256
-
-
-def parse_type_selection(text: str) -> list[list[str]]:
-    """A type selection (clause 4.17) -> the groups of types an entity must all have, one group sufficing:
-    ``A;(B|C)`` -> ``[["A", "B"], ["A", "C"]]``. ``;`` (all of) binds tighter than ``|`` and ``,`` (any of).
-    Raises ValueError saying what is wrong."""
-    tokens = _TYPE_TOKEN.findall(text)
-    at = 0
-
-    def peek() -> str | None:
-        return tokens[at] if at < len(tokens) else None
-
-    def bounded(groups: list[list[str]]) -> list[list[str]]:
-        if len(groups) > _MAX_TYPE_GROUPS:
-            raise ValueError(f"more than {_MAX_TYPE_GROUPS} alternatives")
-        return groups
-
-    def any_of(depth: int) -> list[list[str]]:
-        nonlocal at
-        groups = all_of(depth)
-        while peek() in ("|", ","):
-            at += 1
-            groups = bounded(groups + all_of(depth))
-        return groups
-
-    def all_of(depth: int) -> list[list[str]]:
-        nonlocal at
-        groups = operand(depth)
-        while peek() == ";":
-            at += 1
-            right = operand(depth)
-            groups = bounded([[*left, *more] for left in groups for more in right])
-        return groups
-
-    def operand(depth: int) -> list[list[str]]:
-        nonlocal at
-        token = peek()
-        if token is None:
-            raise ValueError("a type name is missing at the end")
-        at += 1
-        if token == "(":
-            if depth >= 32:
-                raise ValueError("parentheses nested too deeply")
-            groups = any_of(depth + 1)
-            if peek() != ")":
-                raise ValueError("a '(' is not closed")
-            at += 1
-            return groups
-        if token in _TYPE_OPERATORS:
-            raise ValueError(f"a type name is missing before {token!r}")
-        return [[token]]
-
-    groups = any_of(0)
-    if peek() is not None:
-        raise ValueError(f"unexpected {peek()!r}")
-    return [list(dict.fromkeys(group)) for group in groups]
-
 
 @dataclass(frozen=True)
 class _Selector:
@@ -535,7 +474,7 @@ def _selector(query: _Entity, path: PathTuple, item: Mapping[str, Any]) -> _Sele
         groups = (frozenset(),)  # every type
     else:
         try:
-            parsed = parse_type_selection(text)
+            parsed = ngsild.parse_type_selection(text)
         except ValueError as exc:
             problem = str(exc)
         else:

@@ -9,6 +9,8 @@ validator) the difference is made, and said, where it is used; this module holds
 
 from __future__ import annotations
 
+import re
+
 # --- attributes (clause 4.5) -----------------------------------------------------------------------------
 
 # Attribute kind -> the member that carries its value. The broker lists the kinds in this order in its error
@@ -70,3 +72,66 @@ GEOJSON_GEOMETRY_TYPES = frozenset(
 # Start of an absolute URI (an entity id, a datasetId, a Relationship's object): a scheme and ':' (RFC 3986
 # 3.1). What may follow is each user's own rule.
 URI_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*:"
+
+# --- type selections (clause 4.17) ---------------------------------------------------------------
+
+_TYPE_TOKEN = re.compile(r"[|,;()]|[^|,;()\s]+")
+_TYPE_OPERATORS = frozenset("|,;()")
+# (A|B);(C|D);... multiplies the groups: bounded, as a broker bounds them.
+_MAX_TYPE_GROUPS = 256
+
+
+def parse_type_selection(text: str) -> list[list[str]]:
+    """A type selection (clause 4.17) -> the groups of types an entity must all have, one group sufficing:
+    ``A;(B|C)`` -> ``[["A", "B"], ["A", "C"]]``. ``;`` (all of) binds tighter than ``|`` and ``,`` (any of).
+    Raises ValueError saying what is wrong."""
+    tokens = _TYPE_TOKEN.findall(text)
+    at = 0
+
+    def peek() -> str | None:
+        return tokens[at] if at < len(tokens) else None
+
+    def bounded(groups: list[list[str]]) -> list[list[str]]:
+        if len(groups) > _MAX_TYPE_GROUPS:
+            raise ValueError(f"more than {_MAX_TYPE_GROUPS} alternatives")
+        return groups
+
+    def any_of(depth: int) -> list[list[str]]:
+        nonlocal at
+        groups = all_of(depth)
+        while peek() in ("|", ","):
+            at += 1
+            groups = bounded(groups + all_of(depth))
+        return groups
+
+    def all_of(depth: int) -> list[list[str]]:
+        nonlocal at
+        groups = operand(depth)
+        while peek() == ";":
+            at += 1
+            right = operand(depth)
+            groups = bounded([[*left, *more] for left in groups for more in right])
+        return groups
+
+    def operand(depth: int) -> list[list[str]]:
+        nonlocal at
+        token = peek()
+        if token is None:
+            raise ValueError("a type name is missing at the end")
+        at += 1
+        if token == "(":
+            if depth >= 32:
+                raise ValueError("parentheses nested too deeply")
+            groups = any_of(depth + 1)
+            if peek() != ")":
+                raise ValueError("a '(' is not closed")
+            at += 1
+            return groups
+        if token in _TYPE_OPERATORS:
+            raise ValueError(f"a type name is missing before {token!r}")
+        return [[token]]
+
+    groups = any_of(0)
+    if peek() is not None:
+        raise ValueError(f"unexpected {peek()!r}")
+    return [list(dict.fromkeys(group)) for group in groups]

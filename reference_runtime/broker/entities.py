@@ -27,6 +27,7 @@ from sdmtool.ngsild import (
     URI_SCHEME,
     VALUE_MEMBER_NAMES,
     VALUE_MEMBERS,
+    parse_type_selection,
 )
 
 from .errors import bad_request
@@ -493,71 +494,14 @@ def changed_attributes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) ->
 # Type selection (``type=`` of a query, ``entities[].type`` of a subscription; clause 4.17)
 
 
-# A type selection is kept as an OR of AND-groups; (A|B);(C|D);... multiplies the groups, so they are bounded.
-MAX_TYPE_GROUPS = 256
-_TYPE_TOKEN = re.compile(r"\s*([|,;()]|[^|,;()\s]+)")
-
-
 def parse_type_selector(text: str) -> list[list[str]]:
-    """A type selection (clause 4.17): names joined by ``;`` (all of them), ``|`` or ``,`` (any of them),
-    ``;`` binding tighter, with parentheses -> OR of AND-groups (``A;(B|C)`` -> ``[[A, B], [A, C]]``)."""
-
-    def invalid(why: str) -> Exception:
-        return bad_request(f"invalid entity type selection {text!r}: {why}")
-
-    tokens: list[str] = []
-    position = 0
-    while position < len(text):
-        match = _TYPE_TOKEN.match(text, position)
-        if match is None:  # only trailing white space is left
-            break
-        tokens.append(match.group(1))
-        position = match.end()
-    index = 0
-
-    def either(depth: int) -> list[list[str]]:
-        nonlocal index
-        groups = both(depth)
-        while index < len(tokens) and tokens[index] in ("|", ","):
-            index += 1
-            groups = groups + both(depth)
-            if len(groups) > MAX_TYPE_GROUPS:
-                raise invalid(f"more than {MAX_TYPE_GROUPS} alternatives")
-        return groups
-
-    def both(depth: int) -> list[list[str]]:
-        nonlocal index
-        groups = one(depth)
-        while index < len(tokens) and tokens[index] == ";":
-            index += 1
-            right = one(depth)
-            groups = [[*left, *more] for left in groups for more in right]
-            if len(groups) > MAX_TYPE_GROUPS:
-                raise invalid(f"more than {MAX_TYPE_GROUPS} alternatives")
-        return groups
-
-    def one(depth: int) -> list[list[str]]:
-        nonlocal index
-        if index >= len(tokens):
-            raise invalid("a type name is missing at the end")
-        token = tokens[index]
-        index += 1
-        if token == "(":
-            if depth >= 32:
-                raise invalid("parentheses nested too deep")
-            groups = either(depth + 1)
-            if index >= len(tokens) or tokens[index] != ")":
-                raise invalid("a '(' is not closed")
-            index += 1
-            return groups
-        if token in "|,;)":
-            raise invalid(f"a type name is missing before {token!r}")
-        return [[check_name(token, "entity type")]]
-
-    groups = either(0)
-    if index < len(tokens):
-        raise invalid(f"unexpected {tokens[index]!r}")
-    return [list(dict.fromkeys(group)) for group in groups]
+    """A type selection (clause 4.17, :func:`sdmtool.ngsild.parse_type_selection`) -> OR of AND-groups of
+    checked type names; a 400 saying what is wrong otherwise."""
+    try:
+        groups = parse_type_selection(text)
+    except ValueError as exc:
+        raise bad_request(f"invalid entity type selection {text!r}: {exc}") from None
+    return [[check_name(name, "entity type") for name in group] for group in groups]
 
 
 def types_match(entity_types: Collection[str], selector: Iterable[Iterable[str]]) -> bool:
