@@ -131,6 +131,9 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 # character, gigabytes on a string of tens of megabytes.
 _STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A line ends at LF, CRLF or a lone CR, as editors (and YAML) count lines: a file saved with CR endings is
+# reported line by line, not all on line 1.
+LINE_BREAK = re.compile("\r\n?|\n")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 # What a reader takes for one number, valid or not ("01", "1.", "1e", "-", ".5", "1.2.3").
 _NUMBER_TOKEN = re.compile(r"-?[0-9.][0-9.eE+\-]*|-")
@@ -414,7 +417,7 @@ class _Text:
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+            self._line_starts = [0] + [m.end() for m in LINE_BREAK.finditer(self.text)]
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 

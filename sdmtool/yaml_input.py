@@ -24,6 +24,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sdmtool.reader import (
+    LINE_BREAK,
     DocumentProblem,
     Item,
     PathKey,
@@ -447,8 +448,9 @@ def _skip_line_breaks(raw: str, i: int, end: int) -> tuple[int, int]:
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+    breaks = list(LINE_BREAK.finditer(text, 0, offset))
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, offset - line_start + 1
 
 
 def _document_entities(

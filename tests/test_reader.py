@@ -454,3 +454,14 @@ def test_every_element_of_a_long_array_is_located_with_one_walk(monkeypatch: pyt
         line, column = item.locate("/tags/1/b")
         assert lines[line - 1][column - 1 :].startswith(str(number)), number
     assert walks == 1 + 300  # the entities' array once, then each entity's own "tags"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_lines_end_at_lf_crlf_or_cr(newline: str) -> None:
+    text = newline.join(
+        ["{", '  "id": "urn:ngsi-ld:MLModel:1",', '  "type": "MLModel",', '  "version": 1', "}"]
+    )
+    (finding,) = validate_text(text)
+    assert (finding.json_path, finding.line, finding.column) == ("/version", 4, 14)
+    (error,) = validate_text(text.replace('"version": 1', '"version": 1,'))
+    assert (error.code, error.line, error.column) == ("input.invalid-json", 5, 1)

@@ -356,7 +356,7 @@ def test_unicode_line_breaks_are_ordinary_characters(tmp_path: Path) -> None:
     assert entity.value["description"] == "a\x85b"
     assert entity.value["algorithm"] == "c\u2029d"
     (finding,) = [f for f in validate(write(tmp_path, text)) if f.json_path == "/version"]
-    assert (finding.line, finding.column) == (6, 10)  # lines counted by '\n' alone, as in a JSON file
+    assert (finding.line, finding.column) == (6, 10)  # LS, PS and NEL end no line, as in a JSON file
 
 
 def test_a_character_yaml_does_not_allow_is_located(tmp_path: Path) -> None:
