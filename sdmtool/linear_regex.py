@@ -23,7 +23,14 @@ from typing import Any
 
 from sdmtool.query import MAX_REGEX_LENGTH, MAX_REGEX_STATES, RegexError, regex_tree, translate_regex
 
-__all__ = ["MAX_STATES", "LinearRegex", "UnsupportedRegex", "compile_linear", "compile_posix"]
+__all__ = [
+    "MAX_STATES",
+    "LinearRegex",
+    "RegexTooComplex",
+    "UnsupportedRegex",
+    "compile_linear",
+    "compile_posix",
+]
 
 # What is refused (syntax, constructs, size: bounded repeats are unrolled, so ``(a{100}){100}`` would need
 # 10,000 states) is decided by sdmtool.query.regex_tree, the function the q parser (and so ``sdmtool
@@ -32,6 +39,10 @@ MAX_STATES = MAX_REGEX_STATES
 MAX_PATTERN_LENGTH = MAX_REGEX_LENGTH
 # Cached transitions per pattern; cleared when full (the automaton itself never changes).
 _CACHE_LIMIT = 20_000
+# Automaton states one search may step through outside the cache. A search is linear in the text, but with
+# a pattern near MAX_STATES whose state sets never repeat (``a.{1900}c``) each character costs ~2,000 steps:
+# 50 kB of text would take seconds. Past this budget (a fraction of a second) the search gives up.
+MAX_SEARCH_WORK = 2_000_000
 
 _CHAR, _SPLIT, _ASSERT, _MATCH = range(4)
 _UNSUPPORTED = {
@@ -47,6 +58,10 @@ _ASCII_SPACE = frozenset(" \t\n\r\f\v")
 
 class UnsupportedRegex(ValueError):
     """The pattern is invalid, uses a feature POSIX regular expressions do not have, or is too large."""
+
+
+class RegexTooComplex(ValueError):
+    """A search that would take more than :data:`MAX_SEARCH_WORK` steps: this pattern on this text."""
 
 
 def _is_word(ch: str, ascii_only: bool) -> bool:
@@ -278,11 +293,18 @@ class LinearRegex:
             return True
         steps = self._steps
         kinds, outs, preds = self._kinds, self._outs, self._preds
+        work = 0
         for pos, ch in enumerate(text):
             context = self._context(text, pos + 1) if has_asserts else no_context
             key = (current, ch, context)
             following = steps.get(key)
             if following is None:
+                work += len(current)
+                if work > MAX_SEARCH_WORK:
+                    raise RegexTooComplex(
+                        f"a regular expression too costly on a text of {len(text)} characters (more than "
+                        f"{MAX_SEARCH_WORK:,} automaton steps)"
+                    )
                 moved = {
                     outs[state][0]
                     for state in current

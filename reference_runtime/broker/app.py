@@ -32,7 +32,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reference_runtime import __version__
-from sdmtool.linear_regex import UnsupportedRegex, compile_posix
+from sdmtool.linear_regex import RegexTooComplex, UnsupportedRegex, compile_posix
 from sdmtool.query import normalized_resolver
 from sdmtool.resources import is_core_context_url
 
@@ -57,6 +57,7 @@ from .errors import (
     not_found,
     not_supported,
     payload_too_large,
+    too_complex,
     unsupported_media_type,
 )
 from .notifier import DEFAULT_MAX_PENDING, NOTIFIER_HEADER, Notifier, build_notification, link_header
@@ -509,18 +510,21 @@ async def query_entities(request: Request) -> Response:
     query = subs.checked_query(q_text) if q_text else None
     candidate_types = sorted({t for group in selector for t in group}) if selector else None
     matches: list[dict[str, Any]] = []
-    for doc in broker.store.iter_entities(candidate_types, ids):
-        if selector is not None and not ent.types_match(doc["type"], selector):
-            continue
-        if pattern is not None and pattern.search(doc["id"]) is None:
-            continue
-        if attrs is not None and not any(a in doc for a in attrs):
-            continue
-        if query is not None and not query.evaluate(
-            normalized_resolver(doc, expand=ctx.expand, fetch=broker.store.get_entity)
-        ):
-            continue
-        matches.append(doc)
+    try:
+        for doc in broker.store.iter_entities(candidate_types, ids):
+            if selector is not None and not ent.types_match(doc["type"], selector):
+                continue
+            if pattern is not None and pattern.search(doc["id"]) is None:
+                continue
+            if attrs is not None and not any(a in doc for a in attrs):
+                continue
+            if query is not None and not query.evaluate(
+                normalized_resolver(doc, expand=ctx.expand, fetch=broker.store.get_entity)
+            ):
+                continue
+            matches.append(doc)
+    except RegexTooComplex as exc:  # clause 5.5.2: a query the broker will not run to the end
+        raise too_complex(str(exc)) from None
     sys_attrs = "sysAttrs" in _options(request)
     page = [
         ent.render_entity(doc, ctx, fmt=fmt, attrs=attrs, sys_attrs=sys_attrs)

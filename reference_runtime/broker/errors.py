@@ -17,6 +17,7 @@ _TITLES = {
     "AlreadyExists": "Already exists",
     "OperationNotSupported": "Operation not supported",
     "TooManyResults": "Too many results",
+    "TooComplexQuery": "Too complex query",
     "LdContextNotAvailable": "JSON-LD context not available",
     "InternalError": "Internal error",
     "NoMultiTenantSupport": "No multi-tenant support",
@@ -68,6 +69,10 @@ def not_found(detail: str) -> NgsiError:
 
 def already_exists(detail: str) -> NgsiError:
     return NgsiError(409, "AlreadyExists", detail)
+
+
+def too_complex(detail: str) -> NgsiError:
+    return NgsiError(403, "TooComplexQuery", detail)
 
 
 def not_supported(detail: str) -> NgsiError:

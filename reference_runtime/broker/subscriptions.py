@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sdmtool.linear_regex import UnsupportedRegex, compile_linear, compile_posix
+from sdmtool.linear_regex import RegexTooComplex, UnsupportedRegex, compile_linear, compile_posix
 from sdmtool.ngsild import SYSTEM_TIMESTAMPS
 from sdmtool.query import Query, QuerySyntaxError, Regex, normalized_resolver, parse_query
 from sdmtool.subscription_checks import SUBSCRIPTION_MEMBERS
@@ -401,7 +401,10 @@ def fires(
     watched = sub.get("watchedAttributes")
     if watched and not changed.intersection(watched):
         return False
-    if not selects(sub, entity):
-        return False
-    q = sub.get("q")
-    return not q or _query(q).evaluate(normalized_resolver(entity, expand=ctx.expand, fetch=fetch))
+    try:
+        if not selects(sub, entity):
+            return False
+        q = sub.get("q")
+        return not q or _query(q).evaluate(normalized_resolver(entity, expand=ctx.expand, fetch=fetch))
+    except RegexTooComplex:
+        return False  # a regular expression too costly on this entity's text: it is taken as no match
