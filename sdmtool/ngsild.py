@@ -79,6 +79,7 @@ _TYPE_TOKEN = re.compile(r"[|,;()]|[^|,;()\s]+")
 _TYPE_OPERATORS = frozenset("|,;()")
 # (A|B);(C|D);... multiplies the groups: bounded, as a broker bounds them.
 _MAX_TYPE_GROUPS = 256
+_MAX_TYPE_NAMES = 10_000
 
 
 def parse_type_selection(text: str) -> list[list[str]]:
@@ -110,7 +111,12 @@ def parse_type_selection(text: str) -> list[list[str]]:
         while peek() == ";":
             at += 1
             right = operand(depth)
-            groups = bounded([[*left, *more] for left in groups for more in right])
+            # Bounded before the product is built: its size is known from the factors.
+            bounded([[]] * (len(groups) * len(right)))
+            names = len(right) * sum(map(len, groups)) + len(groups) * sum(map(len, right))
+            if names > _MAX_TYPE_NAMES:
+                raise ValueError(f"more than {_MAX_TYPE_NAMES} type names once expanded")
+            groups = [[*left, *more] for left in groups for more in right]
         return groups
 
     def operand(depth: int) -> list[list[str]]:

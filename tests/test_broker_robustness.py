@@ -362,6 +362,12 @@ def test_type_selections_bind_semicolon_tighter_and_honour_parentheses(shared_ap
     for broken in ("((SelA)", "SelA;", "SelA)", "SelA||SelB"):
         response = shared_api.get("/entities", params={"type": broken})
         assert "invalid entity type selection" in assert_problem(response, 400, "BadRequestData")["detail"]
+    # A selection whose expansion would be huge is refused before it is built, and not echoed whole.
+    huge = "(" + "|".join(f"A{i}" for i in range(128)) + ");(" + ";".join(f"B{i}" for i in range(3000)) + ")"
+    started = time.monotonic()
+    problem = assert_problem(shared_api.get("/entities", params={"type": huge}), 400, "BadRequestData")
+    assert time.monotonic() - started < 2.0
+    assert "more than 10000 type names" in problem["detail"] and len(problem["detail"]) < 300
 
 
 def test_patch_null_removes_an_optional_subscription_member(shared_api: httpx.Client) -> None:

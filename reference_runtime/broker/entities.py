@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sdmtool.describe import show
 from sdmtool.ngsild import (
     CONCISE_KINDS,
     ENTITY_MEMBERS,
@@ -500,7 +501,7 @@ def parse_type_selector(text: str) -> list[list[str]]:
     try:
         groups = parse_type_selection(text)
     except ValueError as exc:
-        raise bad_request(f"invalid entity type selection {text!r}: {exc}") from None
+        raise bad_request(f"invalid entity type selection {show(text)}: {exc}") from None
     return [[check_name(name, "entity type") for name in group] for group in groups]
 
 
