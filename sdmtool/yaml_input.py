@@ -287,9 +287,11 @@ def _hide_unicode_breaks(text: str) -> tuple[str, dict[int, str] | None]:
     if not present:
         return text, None
     stand_ins: list[str] = []
+    lowered = text.lower()
     code = 0xF0000  # Supplementary Private Use Area-A: printable to PyYAML, and no break
     while len(stand_ins) < len(present):
-        if chr(code) not in text:
+        # Neither written nor written as an escape (\U000F0000): no character of the value can be one.
+        if chr(code) not in text and f"{code:08x}" not in lowered:
             stand_ins.append(chr(code))
         code += 1
     hidden = text.translate({ord(char): stand_in for char, stand_in in zip(present, stand_ins, strict=True)})
@@ -312,7 +314,11 @@ def _compose(name: str, text: str) -> tuple[list[Node], ReadError | None]:
             cause = f"{error.problem} ({error.context})"
         return nodes, ReadError(name, f"invalid YAML: {cause}", line, column, code="invalid-yaml")
     except yaml.reader.ReaderError as error:  # a character YAML does not allow (a control character)
-        line, column = _line_column(text, error.position)
+        position = error.position
+        if _LIBYAML is not None and isinstance(loader, _LIBYAML):
+            # libyaml counts the UTF-8 bytes it was given, not characters.
+            position = len(text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore"))
+        line, column = _line_column(text, position)
         code = error.character if isinstance(error.character, int) else ord(error.character)
         message = f"invalid YAML: the character U+{code:04X} is not allowed ({error.reason})"
         return nodes, ReadError(name, message, line, column, code="invalid-yaml")
@@ -335,7 +341,9 @@ def _nearest(positions: dict[PathKey, tuple[int, int]], path: PathKey) -> tuple[
     return None, None
 
 
-def _string_offset(text: str, node: ScalarNode, index: int, parent_indent: int = -1) -> int | None:
+def _string_offset(
+    text: str, node: ScalarNode, index: int, parent_indent: int = -1, value: str | None = None
+) -> int | None:
     """Where character ``index`` of a string scalar is written in ``text``; None when it cannot be told.
 
     Each style is read as YAML writes it: escapes in double quotes (an escaped line break stands for
@@ -347,7 +355,7 @@ def _string_offset(text: str, node: ScalarNode, index: int, parent_indent: int =
     raw = text[start:end]
     style = node.style or ""
     if style in ("|", ">"):
-        return _block_offset(raw, node.value, index, parent_indent, start)
+        return _block_offset(raw, node.value if value is None else value, index, parent_indent, start)
     for position, offset in enumerate(_flow_offsets(raw, style)):
         if position == index:
             return start + offset
@@ -467,7 +475,9 @@ def _document_entities(
 
     def locate(path: PathKey, string_index: int | None = None) -> tuple[int | None, int | None]:
         if string_index is not None and (written := strings.get(path)) is not None:
-            offset = _string_offset(text, written[0], string_index, written[1])
+            node = written[0]
+            value = node.value.translate(restore) if restore else node.value  # as written in ``text``
+            offset = _string_offset(text, node, string_index, written[1], value)
             if offset is not None:
                 return _line_column(text, offset)
         return _nearest(positions, path)

@@ -364,3 +364,23 @@ def test_a_character_yaml_does_not_allow_is_located(tmp_path: Path) -> None:
     (finding,) = validate(path)
     assert (finding.code, finding.line, finding.column) == ("input.invalid-yaml", 4, 9)
     assert "U+007F is not allowed" in finding.message
+
+
+def test_a_private_use_character_written_as_an_escape_is_kept_beside_a_line_separator() -> None:
+    # The stand-in of U+2028 must not be a character the text writes as an escape.
+    text = 'id: urn:ngsi-ld:MLModel:1\ntype: MLModel\nname: "\\U000F0000"\ndescription: "a\u2028b"\n'
+    (entity,) = yaml_input.read_yaml("m.yaml", text)
+    assert isinstance(entity, SourceEntity)
+    assert (entity.value["name"], entity.value["description"]) == ("\U000f0000", "a\u2028b")
+
+
+def test_a_character_of_a_block_scalar_holding_a_line_separator_is_located() -> None:
+    text = 'id: urn:ngsi-ld:X:1\ntype: X\nq: |-\n  a=="x\u2028y";b>>1\n'
+    (entity,) = yaml_input.read_yaml("q.yaml", text)
+    assert isinstance(entity, SourceEntity)
+    assert entity.locate(("q",), 11) == (4, 14)  # the second '>'
+
+
+def test_a_refused_character_after_wide_characters_is_located_by_character() -> None:
+    (error,) = yaml_input.read_yaml("w.yaml", 'a: "\U0001f600\U0001f600\x7fy"\n')
+    assert (error.line, error.column) == (1, 7)  # not the UTF-8 byte offset libyaml counts
