@@ -1375,8 +1375,17 @@ def _attribute_value(instance: Any) -> list[Any]:
         if isinstance(value, str):
             return [RelationshipObject(value)]
         if isinstance(value, list):
-            return [[RelationshipObject(v) if isinstance(v, str) else v for v in value]]
+            return [[_relationship_object(v) for v in value]]
     return [value]
+
+
+def _relationship_object(item: Any) -> Any:
+    """An item of an ``objectList``: a URI, or ``{"object": URI}`` (both are written, clause 4.5.21)."""
+    if isinstance(item, str):
+        return RelationshipObject(item)
+    if isinstance(item, Mapping) and isinstance(item.get("object"), str):
+        return RelationshipObject(item["object"])
+    return item
 
 
 def _resolve(

@@ -770,3 +770,16 @@ def test_attribute_names_take_every_unicode_number(name: str) -> None:
 )
 def test_numbers_use_ascii_digits(text: str, position: int, fragment: str) -> None:
     assert_syntax_error(text, position, fragment)
+
+
+def test_list_relationship_items_written_as_objects_are_relationships() -> None:
+    entity = {
+        "id": "urn:a",
+        "type": "T",
+        "rl": {"type": "ListRelationship", "objectList": [{"object": "urn:b"}]},
+    }
+    linked = {"id": "urn:b", "type": "T", "name": {"type": "Property", "value": "bee"}}
+    resolve = normalized_resolver(entity, fetch=lambda uri: linked if uri == "urn:b" else None)
+    assert parse_query('rl=="urn:b"').evaluate(resolve)
+    assert parse_query('rl{name}=="bee"').evaluate(resolve)
+    assert not parse_query('rl>"urn:a"').evaluate(resolve)  # a relationship is compared by == and != only
