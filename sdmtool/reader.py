@@ -435,6 +435,7 @@ class _Segment:
         self.line = line  # the line number of a segment that is one line (NDJSON)
         self._literal: bool | None = None  # no escape in the segment's text (see _offset_along)
         self._arrays: dict[int, list[int]] = {}  # where the elements of the arrays walked start
+        self._objects: dict[int, dict[str, int]] = {}  # where the members of the objects walked start
 
     def line_column(self, offset: int) -> tuple[int, int]:
         """(line, column) of an offset in the text; a one-line segment needs no table of the whole text."""
@@ -460,7 +461,14 @@ class _Segment:
                 self._literal = text.find("\\", self.start, self.end) == -1
             start = _WS.match(text, self.start).end()
             return _offset_along(
-                text, start, path, self.value, self.end, literal=self._literal, arrays=self._arrays
+                text,
+                start,
+                path,
+                self.value,
+                self.end,
+                literal=self._literal,
+                arrays=self._arrays,
+                objects=self._objects,
             )
         try:
             positions = self.scan().positions
@@ -506,6 +514,33 @@ def _member_offset(text: str, offset: int, name: str) -> int | None:
         elif depth == 0:  # a comma between members
             at_key = True
     return None
+
+
+def _member_offsets(text: str, offset: int) -> dict[str, int]:
+    """Where the value of each member of the object opening at ``offset`` starts (one walk of it)."""
+    members: dict[str, int] = {}
+    depth = 0
+    at_key = True
+    for token in _STRUCTURE.finditer(text, offset + 1):
+        char = text[token.start()]
+        if token.end() - token.start() > 1 and char != '"':
+            at_key = False  # a whole array or object: a member's value
+        elif char == '"':
+            if depth == 0 and at_key:
+                written = token.group()
+                key = written[1:-1] if "\\" not in written else json.loads(written)
+                colon = text.index(":", token.end())
+                members.setdefault(key, _WS.match(text, colon + 1).end())
+                at_key = False
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            if depth == 0:
+                return members
+            depth -= 1
+        elif depth == 0:  # a comma between members
+            at_key = True
+    return members
 
 
 def _element_offsets(text: str, offset: int) -> list[int]:
@@ -554,23 +589,36 @@ def _offset_along(
     *,
     literal: bool = False,
     arrays: dict[int, list[int]] | None = None,
+    objects: dict[int, dict[str, int]] | None = None,
 ) -> int:
     """Where the value at ``path`` starts in the well-formed JSON value starting at ``offset``, without
     repeated keys; for a missing member or element, where its nearest existing ancestor starts.
 
     With the ``document`` parsed from it, where its text ``end``s and ``literal`` (no escape anywhere in
     it): a member known to be there whose key is written once only in the value holding it is found by a
-    plain search, not by a walk. ``arrays`` keeps where the elements of each array walked start, so that
-    locating every element of a long array costs one walk of it, not one per element."""
+    plain search, not by a walk. ``arrays`` and ``objects`` keep where the elements of each array walked
+    start and the members of each object walked, so that locating every element of a long array, or every
+    member of an entity with many attributes, costs one walk of it, not one per finding."""
     node = document
     for part in path:
         opener = text[offset]
         found = None
         if opener == "{" and isinstance(part, str):
-            if literal and end is not None and type(node) is dict and part in node:
-                found = _only_key(text, offset, end, part)
-            if found is None:
-                found = _member_offset(text, offset, part)
+            # An object met once is searched (fast, in C); met again (several findings in one entity), its
+            # members are walked once and kept: a search per finding would rescan a large entity each time.
+            members = objects.get(offset) if objects is not None else None
+            if members:
+                found = members.get(part)
+            else:
+                if literal and end is not None and type(node) is dict and part in node:
+                    found = _only_key(text, offset, end, part)
+                if objects is not None and (found is None or offset in objects):
+                    members = objects[offset] = _member_offsets(text, offset)
+                    found = members.get(part)
+                elif objects is not None:
+                    objects[offset] = {}  # met once
+                elif found is None:
+                    found = _member_offset(text, offset, part)
         elif opener == "[" and isinstance(part, int) and part >= 0:
             starts = arrays.get(offset) if arrays is not None else None
             if starts is None:

@@ -465,3 +465,29 @@ def test_lines_end_at_lf_crlf_or_cr(newline: str) -> None:
     assert (finding.json_path, finding.line, finding.column) == ("/version", 4, 14)
     (error,) = validate_text(text.replace('"version": 1', '"version": 1,'))
     assert (error.code, error.line, error.column) == ("input.invalid-json", 5, 1)
+
+
+@pytest.mark.parametrize("escape", ["", "\\\\"])
+def test_every_member_of_a_large_object_is_located_with_one_walk(
+    monkeypatch: pytest.MonkeyPatch, escape: str
+) -> None:
+    # Before: each finding searched (or walked) the entity from its start: 15,000 findings in one entity
+    # took from 4 s to 2 minutes (with a backslash anywhere); now the members are walked once.
+    members = {f"a{n}": {"type": "Property", "value": f"v{n}{escape}"} for n in range(400)}
+    text = json.dumps({"id": "urn:ngsi-ld:T:1", "type": "T", **members}, indent=1)
+    walks = 0
+    real = reader._member_offsets
+
+    def counted(text: str, offset: int) -> dict[str, int]:
+        nonlocal walks
+        walks += 1
+        return real(text, offset)
+
+    monkeypatch.setattr(reader, "_member_offsets", counted)
+    (item,) = items(text)
+    assert isinstance(item, reader.SourceEntity)
+    lines = text.split("\n")
+    for number in range(400):
+        line, column = item.locate(f"/a{number}/value")
+        assert lines[line - 1][column - 1 :].startswith(f'"v{number}'), number
+    assert walks <= 1 + 400  # the entity once; each attribute object at most once
