@@ -414,6 +414,8 @@ def test_evil_q_strings_get_a_problem_or_an_answer(shared_api: httpx.Client, q: 
         ("GET", "/entities/urn:ngsi-ld:T:1", {"omit": "name"}),
         ("GET", "/entities", {"type": "T", "join": "inline"}),
         ("GET", "/entities", {"type": "T", "datasetId": "urn:x"}),
+        ("GET", "/entities", {"type": "T", "expandValues": "name"}),
+        ("GET", "/entities/urn:ngsi-ld:T:1", {"jsonKeys": "name"}),
         ("POST", "/entityOperations/query", {}),
         ("POST", "/entityOperations/merge", {}),
     ],

@@ -457,7 +457,18 @@ async def retrieve_entity(request: Request) -> Response:
 
 
 # Parameters the embedded broker does not implement: refused (422), never silently ignored.
-_UNSUPPORTED_RETRIEVE_PARAMS = ("pick", "omit", "lang", "join", "joinLevel", "datasetId", "containedBy")
+_UNSUPPORTED_RETRIEVE_PARAMS = (
+    "pick",
+    "omit",
+    "lang",
+    "join",
+    "joinLevel",
+    "datasetId",
+    "containedBy",
+    "expandValues",
+    "entityMap",
+    "jsonKeys",
+)
 _UNSUPPORTED_QUERY_PARAMS = (
     "georel",
     "geometry",
