@@ -49,6 +49,7 @@ from sdmtool.validate import (
     Problem,
     _check_ngsiv2,
     _check_normalized,
+    _check_uri,
     _explain,
     _hides_value,
     _leaf_message,
@@ -519,16 +520,34 @@ def _types(node: Mapping[str, Any]) -> set[str]:
 @dataclass(frozen=True)
 class _Where:
     """A place in a schema: a path in schema.json, or, inside another document reached through a
-    ``$ref``, the ``$ref``'s path in schema.json plus the target's URI and the path inside it."""
+    ``$ref``, a ``$ref``'s path in schema.json plus the target's URI and the path inside it."""
 
     path: PathTuple
     target: str | None = None
     inner: PathTuple = ()
 
+    @classmethod
+    def elsewhere(cls, path: PathTuple, absolute: str) -> _Where:
+        """The target of the absolute ``$ref`` ``absolute`` met at ``path``. A JSON Pointer fragment is
+        moved into ``inner``, so that a place has one spelling however a ``$ref`` names it."""
+        uri, fragment = urldefrag(absolute)
+        if fragment and not fragment.startswith("/"):
+            return cls(path, absolute)  # an anchor: the place it names is known by that name only
+        return cls(path, uri, reader.parse_json_path(fragment) if fragment else ())
+
+    @property
+    def place(self) -> tuple[str | None, PathTuple]:
+        """The place itself, whichever ``$ref`` led there: what a rule reports once."""
+        return (None, self.path) if self.target is None else (self.target, self.inner)
+
     def step(self, *parts: str | int) -> _Where:
         if self.target is None:
             return _Where((*self.path, *parts))
         return _Where(self.path, self.target, (*self.inner, *parts))
+
+    def at(self, path: PathTuple) -> _Where:
+        """The same place, reported at ``path`` of schema.json."""
+        return _Where(path, self.target, self.inner) if self.target is not None else self
 
     def label(self) -> str:
         """`` (in <target URI>)`` for a place in another document, else nothing."""
@@ -583,7 +602,7 @@ def _follow(schema: _Schema, node: Any, where: _Where, base: str) -> tuple[Any, 
             # The resolver walks the schema's subschemas: one that breaks the metaschema (reported as
             # such) can make it fail. The $ref is then left unfollowed.
             return None
-        where = local if local is not None else _Where(where.path, urljoin(base, ref))
+        where = local if local is not None else _Where.elsewhere(where.path, urljoin(base, ref))
         base = target_base
         hops += 1
     return node, where, base
@@ -757,24 +776,74 @@ def _check_type_property(schema: _Schema, model: str, out: _Collector) -> None:
             out.add("sdm.schema-metadata", WARNING, message, schema.file.name, path, locate=schema.locate)
 
 
+_Place = tuple[str | None, PathTuple]
+
+
+def _foreign_places(schema: _Schema) -> dict[_Place, tuple[_Where, dict[str, Any], str]]:
+    """Every schema object in another document (a subject's shared schema, the common schema) that a
+    ``$ref`` of schema.json leads to, directly or through other ``$ref``s: by its place, where it is
+    reported (at the first ``$ref`` of schema.json in document order that leads there, so once however
+    many lead there), the object and its base URI."""
+    refs = [(path, node) for path, node in _subschemas(schema.document) if isinstance(node.get("$ref"), str)]
+    # The $refs in the order they are written (a place reached by several is reported at the first).
+    refs.sort(key=lambda item: tuple(part or 0 for part in schema.locate(item[0])))
+    found: dict[_Place, tuple[_Where, dict[str, Any], str]] = {}
+    for path, start in refs:
+        stack: list[tuple[dict[str, Any], str]] = [(start, schema.uri)]
+        while stack:
+            node, base = stack.pop()
+            ref = node.get("$ref")
+            if not isinstance(ref, str):
+                continue
+            try:
+                target, target_base, in_schema = schema.lookup(ref, base)
+            except (Unresolvable, TypeError, AttributeError, ValueError):
+                continue  # reported apart (or the schema is invalid, its $refs unsafe to follow)
+            if in_schema is not None:
+                continue  # a place in schema.json: checked where it is written
+            where = _Where.elsewhere(path, urljoin(base, ref))
+            if where.place in found:  # reached before, with everything below it
+                continue
+            places = [(where.step(*inner), sub, target_base) for inner, sub in _subschemas(target)]
+            for place in places:
+                found.setdefault(place[0].place, place)
+            stack.extend((sub, sub_base) for _, sub, sub_base in reversed(places))
+    return found
+
+
 class _DescriptionWalk:
     """Check #4's walk: every property at any depth, each array's items, each items.anyOf branch and each
     ``$ref`` target; property-level anyOf/oneOf branches are checked too, as warnings.
 
-    Each place is checked once: a ``$ref`` target in schema.json is reported where it is written, however
-    many properties refer to it (one in another document, at each ``$ref`` that leads to it)."""
+    Each place is checked once, however many ``$ref``s lead to it: one in schema.json where it is
+    written; one in another document at the first ``$ref`` of schema.json (in document order) that leads
+    there, the message naming the place (its URI and JSON Pointer)."""
 
     def __init__(self, schema: _Schema, out: _Collector) -> None:
         self.schema = schema
         self.out = out
-        self.walked: set[_Where] = set()  # objects whose properties were walked
-        self.targets: set[_Where] = set()  # $ref targets checked
-        self.items_targets: set[_Where] = set()  # $ref targets whose anyOf branches were checked as items'
-        self.items_branches: set[_Where] = set()  # those branches
+        # Places are keyed without the $ref that led there (_Where.place): each is walked once.
+        self.walked: set[_Place] = set()  # objects whose properties were walked
+        self.targets: set[_Place] = set()  # $ref targets checked
+        self.items_targets: set[_Place] = set()  # $ref targets whose anyOf branches were checked as items'
+        self.items_branches: set[_Place] = set()  # those branches
+        self.described: set[_Place] = set()  # schema objects whose description was checked
         self.branches: list[tuple[_Where, str, Any]] = []  # property-level branches, checked last
+        self.foreign = {place: where.path for place, (where, _, _) in _foreign_places(schema).items()}
+
+    def reported_at(self, where: _Where) -> PathTuple:
+        """The $ref of schema.json a place in another document is reported at: the first that leads to it
+        (or to the nearest schema object holding it, for a boolean schema)."""
+        for end in range(len(where.inner), -1, -1):
+            path = self.foreign.get((where.target, where.inner[:end]))
+            if path is not None:
+                return path
+        return where.path
 
     def report(self, where: _Where, severity: Severity, message: str, *, missing: bool = False) -> None:
         """At the description itself, or at the schema that lacks one (or the $ref leading elsewhere)."""
+        if where.target is not None:
+            where = where.at(self.reported_at(where))
         path = where.path if missing or where.target is not None else (*where.path, "description")
         self.out.add(
             "sdm.description-grammar",
@@ -786,6 +855,10 @@ class _DescriptionWalk:
         )
 
     def check(self, where: _Where, description: Any, *, severity: Severity = ERROR, prefix: str = "") -> None:
+        # One description, one verdict: a schema object may be reached as a property and as a $ref target.
+        if where.place in self.described:
+            return
+        self.described.add(where.place)
         for problem_severity, message in description_problems(description):
             self.report(where, WARNING if severity == WARNING else problem_severity, prefix + message)
 
@@ -793,7 +866,7 @@ class _DescriptionWalk:
         self.object(self.schema.document, _Where(()), self.schema.uri)
         # A branch also checked as an items' (a $ref target used both ways) has its error: no warning more.
         for where, keyword, description in self.branches:
-            if where not in self.items_branches:
+            if where.place not in self.items_branches:
                 prefix = f"{keyword} branch (not checked by the official suite): "
                 self.check(where, description, severity=WARNING, prefix=prefix)
 
@@ -802,9 +875,9 @@ class _DescriptionWalk:
         if followed is None or not isinstance(followed[0], dict):
             return
         node, where, base = followed
-        if where in self.walked:  # a recursive schema, or a target reached again
+        if where.place in self.walked:  # a recursive schema, or a target reached again
             return
-        self.walked.add(where)
+        self.walked.add(where.place)
         for index, part in enumerate(_as_list(node.get("allOf"))):
             self.object(part, where.step("allOf", index), base)
         properties = node.get("properties")
@@ -835,12 +908,12 @@ class _DescriptionWalk:
             self.check(where, own)
         # A $ref target's findings are at the target: said once, however many $refs lead to it (and its
         # anyOf branches as an items' once more, if one of them is an items).
-        first = target is node or target_where not in self.targets
-        first_as_items = items and (target is node or target_where not in self.items_targets)
+        first = target is node or target_where.place not in self.targets
+        first_as_items = items and (target is node or target_where.place not in self.items_targets)
         if target is not node:
-            self.targets.add(target_where)
+            self.targets.add(target_where.place)
             if items:
-                self.items_targets.add(target_where)
+                self.items_targets.add(target_where.place)
         if first and inherited is not None:
             self.check(target_where, inherited, prefix="$ref target: ")
         if not isinstance(target, dict):
@@ -849,7 +922,7 @@ class _DescriptionWalk:
             # The official suite checks an items' anyOf branches: each needs a valid description.
             for index, branch in enumerate(_as_list(target.get("anyOf"))):
                 branch_where = target_where.step("anyOf", index)
-                self.items_branches.add(branch_where)
+                self.items_branches.add(branch_where.place)
                 if not isinstance(branch, dict) or "description" not in branch:
                     message = f"anyOf branch {index} of {what} has no description"
                     self.report(branch_where, ERROR, message, missing=True)
@@ -872,32 +945,11 @@ class _DescriptionWalk:
 
 def _schema_places(schema: _Schema) -> Iterator[tuple[_Where, dict[str, Any], str]]:
     """Every schema object of schema.json where it is written, then every one in another document that a
-    ``$ref`` leads to (a subject's shared schema, the common schema): as the description walk places them,
-    at the ``$ref`` of schema.json that leads there. Each with its base URI."""
-    local = [(_Where(path), node, schema.uri) for path, node in _subschemas(schema.document)]
-    yield from local
-    if not schema.usable:
-        return  # the $refs of an invalid schema, or one with a dangling $ref, are not followed
-    followed: set[_Where] = set()
-    stack = list(reversed(local))
-    while stack:
-        where, node, base = stack.pop()
-        ref = node.get("$ref")
-        if not isinstance(ref, str):
-            continue
-        try:
-            target, target_base, in_schema = schema.lookup(ref, base)
-        except (Unresolvable, TypeError, AttributeError, ValueError):
-            continue
-        if in_schema is not None:
-            continue  # a place in schema.json: checked where it is written
-        target_where = _Where(where.path, urljoin(base, ref))
-        if target_where in followed:  # reached again from the same $ref of schema.json
-            continue
-        followed.add(target_where)
-        places = [(target_where.step(*inner), sub, target_base) for inner, sub in _subschemas(target)]
-        yield from places
-        stack.extend(reversed(places))
+    ``$ref`` leads to (a subject's shared schema, the common schema): once each, as the description walk
+    places them, at the first ``$ref`` of schema.json that leads there. Each with its base URI."""
+    yield from ((_Where(path), node, schema.uri) for path, node in _subschemas(schema.document))
+    if schema.usable:  # the $refs of an invalid schema, or one with a dangling $ref, are not followed
+        yield from _foreign_places(schema).values()
 
 
 def _check_structure(schema: _Schema, out: _Collector) -> None:
@@ -979,6 +1031,8 @@ class _Example:
     form: str  # the form the file name says it holds
     # The value problems reported (shape, schema, value rules): later rules say nothing more at their paths.
     reported: list[Problem] = field(default_factory=list)
+    # keyValues multi-instance attributes, {"dataset": {"@none": v, "<datasetId>": v2}}: their instances.
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def value(self) -> Any:
@@ -1095,21 +1149,72 @@ def _check_key_values(
             example.add(out, ERROR, message, ("id",))
     # The value rules `validate` holds the example to (NGSI Null and JSON null; NGSI-v2's characters for
     # keyValues that only NGSI-v2 reads, its id no URI), as it reads the example.
+    facts = _facts(schema)
+    problems: list[Problem] = []
     if not linked_data and forms.detect_form(value) == forms.NGSIV2_KEY_VALUES:
-        outcome = payload_rules.ngsiv2_rules(value, forms.NGSIV2_KEY_VALUES, _facts(schema))
+        # NGSI-v2 has no multi-instance attributes: {"dataset": {...}} is a value like any other there.
+        outcome = payload_rules.ngsiv2_rules(value, forms.NGSIV2_KEY_VALUES, facts)
     else:
-        outcome = payload_rules.ngsild_rules(value, forms.KEY_VALUES, _facts(schema))
+        outcome = payload_rules.ngsild_rules(value, forms.KEY_VALUES, facts)
+        example.datasets = _key_values_datasets(value, facts)
+        problems.extend(_dataset_problems(example.datasets))
     if not linked_data:
         _check_ngsiv2_identifiers(example, out, outcome)
-    problems: list[Problem] = []
     if validator is not None:
         # As the data model says: a date-time is a plain string here, never {"@type": "DateTime", ...}.
         instance = {name: member for name, member in value.items() if name != "@context"}
-        problems = [
-            Problem(ERROR, "schema", message, path) for path, message in _schema_errors(validator, instance)
-        ]
+        problems.extend(_key_values_schema_problems(validator, instance, example.datasets))
     _add_value_problems(example, problems, outcome, out)
     return outcome
+
+
+def _key_values_datasets(
+    value: dict[str, Any], facts: Mapping[str, schemas.Attribute]
+) -> dict[str, dict[str, Any]]:
+    """The multi-instance attributes of NGSI-LD keyValues, ``{"dataset": {"@none": v, "<datasetId>": v2}}``,
+    by name: their instances by dataset id (not an object value whose schema declares a ``dataset``)."""
+    datasets: dict[str, dict[str, Any]] = {}
+    for name, member in value.items():
+        if name in ngsild.ENTITY_MEMBERS:
+            continue
+        declared = facts[name].member_names if name in facts else frozenset()
+        instances = forms.key_values_datasets(member, declared)
+        if instances is not None:
+            datasets[name] = instances
+    return datasets
+
+
+def _dataset_problems(datasets: dict[str, dict[str, Any]]) -> Iterator[Problem]:
+    """As `validate` says it: at least one instance, each keyed by ``@none`` or a datasetId URI."""
+    for name, instances in datasets.items():
+        if not instances:
+            message = 'an empty dataset: a multi-instance attribute maps "@none" or datasetIds to values'
+            yield Problem(ERROR, "ngsi-ld.dataset", message, (name, "dataset"))
+        for dataset_id in instances:
+            if dataset_id != "@none":
+                yield from _check_uri(dataset_id, (name, "dataset", dataset_id), 'a datasetId (or "@none")')
+
+
+def _key_values_schema_problems(
+    validator: Any, instance: dict[str, Any], datasets: dict[str, dict[str, Any]]
+) -> list[Problem]:
+    """Schema errors of a keyValues example; a multi-instance attribute's values are each a value of its
+    schema (its {"dataset": ...} object is not): run k validates instance k of each, as `validate` does."""
+    problems: list[Problem] = []
+    runs = max((len(instances) for instances in datasets.values()), default=1)
+    for run in range(runs):
+        for name, instances in datasets.items():
+            if instances:  # an empty dataset is reported as such, and its errors dropped below
+                instance[name] = list(instances.values())[min(run, len(instances) - 1)]
+        for path, message in _schema_errors(validator, instance):
+            head = path[0] if path else None
+            if head in datasets:
+                ids = list(datasets[head])
+                if run < len(ids):
+                    problems.append(Problem(ERROR, "schema", message, (head, "dataset", ids[run], *path[1:])))
+            elif run == 0:
+                problems.append(Problem(ERROR, "schema", message, path))
+    return problems
 
 
 def _check_ngsiv2_normalized(
@@ -1285,11 +1390,16 @@ def _search(pattern: str, name: str) -> bool:
         return False
 
 
-def _key_values_instances(value: dict[str, Any], name: str, form: str) -> Iterator[tuple[Any, int | None]]:
+def _key_values_instances(
+    value: dict[str, Any], name: str, form: str, datasets: Mapping[str, dict[str, Any]]
+) -> Iterator[tuple[Any, int | str | None]]:
     """The keyValues value(s) of attribute ``name`` as written in ``form``: one per instance of a
-    multi-instance NGSI-LD attribute (with its index), else one (index None); none for a broken one."""
+    multi-instance NGSI-LD attribute (with its index, or its dataset id in keyValues, where ``datasets``
+    holds them), else one (index None); none for a broken one."""
     member = value[name]
-    if form == forms.NORMALIZED and forms.is_multi_instance(member):
+    if name in datasets:
+        yield from ((instance, dataset_id) for dataset_id, instance in datasets[name].items())
+    elif form == forms.NORMALIZED and forms.is_multi_instance(member):
         for index in range(len(member)):
             yield forms.instance_key_value(value, name, index), index
     elif form == forms.NORMALIZED:
@@ -1301,10 +1411,12 @@ def _key_values_instances(value: dict[str, Any], name: str, form: str) -> Iterat
         yield member, None
 
 
-def _written_path(value: dict[str, Any], form: str, path: PathTuple, index: int | None) -> PathTuple:
+def _written_path(value: dict[str, Any], form: str, path: PathTuple, index: int | str | None) -> PathTuple:
     """The path as written of what lies at ``path`` in the keyValues reduction of the example."""
     name, rest = path[0], path[1:]
-    if form == forms.NORMALIZED and index is not None:
+    if isinstance(index, str):  # an instance of a keyValues multi-instance attribute, by its dataset id
+        return (name, "dataset", index, *rest)
+    if form == forms.NORMALIZED and isinstance(index, int):
         return tuple(forms.instance_original_path(value, str(name), index, list(rest)))
     if form == forms.NORMALIZED:
         return tuple(forms.original_path(value, list(path)))
@@ -1325,7 +1437,7 @@ def _check_keys_declared(
     value = example.value
     root = [(schema.document, schema.uri)]
 
-    def undeclared(name: str, path: PathTuple, index: int | None) -> None:
+    def undeclared(name: str, path: PathTuple, index: int | str | None) -> None:
         shown = ".".join(str(part) for part in path)
         message = f"{shown!r} is not declared in the schema"
         # An undeclared attribute is pointed at by its name, in every form.
@@ -1338,12 +1450,13 @@ def _check_keys_declared(
     for name in value:
         if name in ngsild.ENTITY_MEMBERS:
             continue
-        if name in broken:
-            # Its value cannot be read (the shape rule says why), but its name is there to be declared.
+        if name in broken or example.datasets.get(name) == {}:
+            # Its value cannot be read (the shape rule says why; an empty dataset has none), but its name
+            # is there to be declared.
             for path in _undeclared(schema, {name: None}, root, ()):
                 undeclared(name, path, None)
             continue
-        for instance, index in _key_values_instances(value, name, form):
+        for instance, index in _key_values_instances(value, name, form, example.datasets):
             if isinstance(instance, dict) and set(instance) == {"languageMap"}:
                 continue  # a LanguageProperty in keyValues: its keys are language tags
             for path in _undeclared(schema, {name: instance}, root, ()):
@@ -1377,20 +1490,16 @@ def _check_model_folder(
     out.result.models += 1
     examples_dir = folder / EXAMPLES_DIR
     if not examples_dir.is_dir():
-        wrong_case = [p.name for p in folder.iterdir() if p.is_dir() and p.name.lower() == EXAMPLES_DIR]
+        wrong_case = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.lower() == EXAMPLES_DIR)
         if wrong_case:
             message = (
                 f"the examples folder must be named {EXAMPLES_DIR!r} (lower case), not {wrong_case[0]!r}"
             )
             out.add("sdm.files-present", ERROR, message, str(folder / wrong_case[0]))
-    for relative in (SCHEMA_FILE, *(f"{EXAMPLES_DIR}/{name}" for name in EXAMPLE_FILES)):
-        if not (folder / relative).is_file():
-            out.add(
-                "sdm.files-present",
-                ERROR,
-                f"{relative} is missing: a model folder has schema.json and the four examples",
-                str(folder / relative),
-            )
+            # One mistake, said once: its examples are there, and checked as if it were named right.
+            examples_dir = folder / wrong_case[0]
+    for relative in (SCHEMA_FILE, *(f"{examples_dir.name}/{name}" for name in EXAMPLE_FILES)):
+        _check_file_present(folder / relative, relative, out)
     for name in MODEL_YAML_FILES:
         path = folder / name
         if path.is_file():
@@ -1440,6 +1549,23 @@ def _check_model_folder(
         else:
             _check_example(example, name, schema, validator, model, out)
     return schema
+
+
+def _check_file_present(path: Path, relative: str, out: _Collector) -> None:
+    """A file a model folder needs is there: a regular file (what is there instead said as it is)."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        out.add("sdm.files-present", ERROR, f"{relative} is a directory, not a file", str(path))
+    elif path.is_symlink():
+        # Something is there that cannot be read (a dangling link, or a loop): an input problem, exit 2.
+        message = f"cannot read: a dangling symbolic link (to {os.readlink(path)!r})"
+        out.add("input.unreadable", ERROR, message, str(path), category=CATEGORY_INPUT)
+    elif path.exists():
+        out.add("sdm.files-present", ERROR, f"{relative} is not a regular file", str(path))
+    else:
+        message = f"{relative} is missing: a model folder has schema.json and the four examples"
+        out.add("sdm.files-present", ERROR, message, str(path))
 
 
 def _string_member(value: Any, member: str) -> str | None:

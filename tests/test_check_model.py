@@ -165,11 +165,51 @@ def test_missing_example_is_reported_and_the_rest_still_checked(model: Model) ->
 
 
 def test_examples_folder_in_the_wrong_case(model: Model) -> None:
+    """The naming error alone: the examples inside are there (not four times "missing") and checked."""
+    model.edit("examples/example.json", lambda e: e.update(version=12))
     model.path("examples").rename(model.path("Examples"))
     findings = model.findings()
-    wrong = [f for f in findings if f.file and f.file.endswith("Examples")]
-    assert len(wrong) == 1 and "lower case" in wrong[0].message
-    assert len([f for f in findings if f.code == "sdm.files-present"]) == 5  # the folder and 4 examples
+    text = model.text("Examples/example.json")
+    assert sorted(at(f) for f in findings) == [
+        ("sdm.files-present", ERROR, "Examples", "", None, None),
+        ("sdm.keyvalues-example", ERROR, "example.json", "/version", *position(text, '"version": ', "12")),
+    ]
+    wrong = only(findings, "sdm.files-present")
+    assert wrong.file == str(model.path("Examples")) and "lower case" in wrong.message
+    checked = only(findings, "sdm.keyvalues-example")
+    assert checked.file == str(model.path("Examples/example.json"))
+    assert exit_code(findings) == EXIT_INVALID
+
+
+def test_an_example_missing_from_the_wrongly_named_folder_is_missing_there(model: Model) -> None:
+    model.path("examples").rename(model.path("Examples"))
+    model.path("Examples/example.jsonld").unlink()
+    findings = [f for f in model.findings() if f.file != str(model.path("Examples"))]
+    missing = only(findings, "sdm.files-present")
+    assert at(missing) == ("sdm.files-present", ERROR, "example.jsonld", "", None, None)
+    assert missing.file == str(model.path("Examples/example.jsonld"))
+    assert missing.message.startswith("Examples/example.jsonld is missing")
+
+
+def test_an_example_that_is_a_directory_is_said_to_be_one(model: Model) -> None:
+    model.path("examples/example.json").unlink()
+    model.path("examples/example.json").mkdir()
+    findings = model.findings()
+    finding = only(findings)
+    assert at(finding) == ("sdm.files-present", ERROR, "example.json", "", None, None)
+    assert finding.message == "examples/example.json is a directory, not a file"
+    assert exit_code(findings) == EXIT_INVALID
+
+
+def test_an_example_that_is_a_dangling_symlink_is_unreadable(model: Model) -> None:
+    model.path("examples/example.json").unlink()
+    model.path("examples/example.json").symlink_to("nowhere.json")
+    findings = model.findings()
+    finding = only(findings)
+    assert at(finding) == ("input.unreadable", ERROR, "example.json", "", None, None)
+    assert finding.file == str(model.path("examples/example.json"))
+    assert "dangling symbolic link" in finding.message and "nowhere.json" in finding.message
+    assert exit_code(findings) == EXIT_USAGE
 
 
 def test_missing_publication_files_are_warnings(model: Model) -> None:
@@ -808,6 +848,96 @@ def test_multi_instance_attribute_is_checked_instance_by_instance(model: Model) 
     )
 
 
+@pytest.fixture
+def processing(tmp_path: Path) -> Model:
+    return Model(tmp_path, "MLProcessing")
+
+
+KEY_VALUES_EXAMPLES = ["examples/example.jsonld", "examples/example.json"]
+
+
+@pytest.mark.parametrize("file", KEY_VALUES_EXAMPLES)
+def test_key_values_multi_instance_attribute_is_accepted_as_validate_accepts_it(
+    processing: Model, file: str
+) -> None:
+    processing.edit(file, lambda e: e.update(processedCount={"dataset": {"@none": 5, "urn:ngsi-ld:d:1": 7}}))
+    assert sdmtool.validate(processing.path(file)) == []
+    assert processing.findings() == []
+
+
+@pytest.mark.parametrize("file", KEY_VALUES_EXAMPLES)
+@pytest.mark.parametrize(
+    ("dataset", "path", "value_of"),
+    [
+        (
+            {"@none": 5, "urn:ngsi-ld:d:1": "x"},
+            "/processedCount/dataset/urn:ngsi-ld:d:1",
+            '"urn:ngsi-ld:d:1": ',
+        ),
+        ({"@none": 5, "bad key": 7}, "/processedCount/dataset/bad key", '"bad key": '),
+        ({}, "/processedCount/dataset", '"dataset": '),
+    ],
+)
+def test_key_values_multi_instance_attribute_is_checked_instance_by_instance(
+    processing: Model, file: str, dataset: dict[str, Any], path: str, value_of: str
+) -> None:
+    """Held to what `validate` finds there: each value against the schema, datasetIds, an empty dataset."""
+    processing.edit(file, lambda e: e.update(processedCount={"dataset": dataset}))
+    line, column = value_at(processing.text(file), '"processedCount"', value_of)
+    finding = only(processing.findings())
+    name = Path(file).name
+    assert at(finding) == ("sdm.keyvalues-example", ERROR, name, path, line, column)
+    (expected,) = sdmtool.validate(processing.path(file))
+    assert (expected.json_path, expected.line, expected.column) == (path, line, column)
+    assert finding.message == expected.message
+
+
+@pytest.mark.parametrize("file", KEY_VALUES_EXAMPLES)
+def test_members_of_each_key_values_instance_are_declared(processing: Model, file: str) -> None:
+    """Inside each instance's value, not at "dataset" (which no schema declares)."""
+    instances = {"@none": {"server": "a"}, "urn:ngsi-ld:d:1": {"server": "b", "bogus": 1}}
+    processing.edit(file, lambda e: e.update(connectionParameters={"dataset": instances}))
+    text = processing.text(file)
+    finding = only(processing.findings())
+    assert at(finding) == (
+        "sdm.example-keys-declared",
+        ERROR,
+        Path(file).name,
+        "/connectionParameters/dataset/urn:ngsi-ld:d:1/bogus",
+        *value_at(text, '"urn:ngsi-ld:d:1": ', '"bogus": '),
+    )
+    assert finding.message == "'connectionParameters.bogus' is not declared in the schema"
+
+
+def test_ngsiv2_key_values_has_no_multi_instance_attributes(processing: Model) -> None:
+    """example.json read as NGSI-v2 (its id no URI), as `validate` reads it: the object is the value."""
+
+    def change(entity: dict[str, Any]) -> None:
+        entity.update(id="MLProcessing.01", processedCount={"dataset": {"@none": 5}})
+
+    processing.edit("examples/example.json", change)
+    text = processing.text("examples/example.json")
+    assert sorted(at(f) for f in processing.findings()) == [
+        (
+            "sdm.example-keys-declared",
+            ERROR,
+            "example.json",
+            "/processedCount/dataset",
+            *value_at(text, '"processedCount"', '"dataset": '),
+        ),
+        (
+            "sdm.keyvalues-example",
+            ERROR,
+            "example.json",
+            "/processedCount",
+            *value_at(text, '"processedCount": '),
+        ),
+    ]
+    (expected,) = sdmtool.validate(processing.path("examples/example.json"))
+    assert (expected.code, expected.json_path) == ("schema.type", "/processedCount")
+    assert "got an object" in expected.message
+
+
 def test_inline_context_objects_are_accepted(model: Model) -> None:
     context = [{"digits": "https://example.org/digits#"}, resources.SUBJECT_CONTEXT_URL]
     model.edit("examples/example-normalized.jsonld", lambda e: e.update({"@context": context}))
@@ -1067,6 +1197,136 @@ def test_structure_rules_follow_refs_into_the_subject_schema(tmp_path: Path, sub
             f"{shared_id}#/definitions/Str/items)",
         ),
     ]
+
+
+SHARED_ID = "https://smart-data-models.github.io/dataModel.MachineLearning/shared-schema.json"
+
+
+def _shared(tmp_path: Path, definitions: dict[str, Any]) -> None:
+    shared = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SHARED_ID,
+        "$defs": definitions,
+    }
+    (tmp_path / "shared-schema.json").write_text(json.dumps(shared, indent=2), encoding="utf-8")
+    (tmp_path / "CONTRIBUTORS.yaml").write_text("description: x\ncontributors: []\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("subject", [True, False])
+def test_a_target_in_the_shared_schema_is_reported_once_at_the_first_ref(
+    tmp_path: Path, subject: bool
+) -> None:
+    _shared(tmp_path, {"D": {"type": "string", "description": "Prop. bad grammar in shared"}})
+    model = Model(tmp_path)
+    reference = {"$ref": f"{SHARED_ID}#/$defs/D"}
+    model.edit_schema(lambda s: model.properties(s).update(algorithm=reference, mlFramework=reference))
+    findings = sdmtool.check_model(tmp_path, subject=True) if subject else model.findings()
+    finding = only(findings, "sdm.description-grammar")
+    assert at(finding) == (
+        "sdm.description-grammar",
+        ERROR,
+        "schema.json",
+        f"{PROPS}/algorithm",
+        *value_at(model.text("schema.json"), '"algorithm": '),
+    )
+    assert finding.message.endswith(f"(in {SHARED_ID}#/$defs/D/description)")  # where to fix it
+
+
+def test_a_shared_target_is_reported_at_the_first_ref_in_document_order(tmp_path: Path) -> None:
+    """Not at the first the walk meets: here the walk meets mlShared's before the one in $defs."""
+    _shared(
+        tmp_path,
+        {
+            "D": {"type": "string", "description": "Prop. bad grammar in shared"},
+            "Arr": {"type": "array", "description": GOOD},
+        },
+    )
+    model = Model(tmp_path)
+    holder = {
+        "type": "object",
+        "description": GOOD,
+        "properties": {
+            "inner": {"$ref": f"{SHARED_ID}#/$defs/D"},
+            "list": {"$ref": f"{SHARED_ID}#/$defs/Arr"},
+        },
+    }
+
+    def change(schema: dict[str, Any]) -> None:
+        written = dict(schema)
+        schema.clear()
+        schema.update({"$defs": {"Holder": holder}, **written})  # written before the properties
+        model.properties(schema).update(
+            mlShared={"$ref": f"{SHARED_ID}#/$defs/D"},
+            mlOther={"$ref": f"{SHARED_ID}#/$defs/Arr"},
+            mlHolder={"$ref": "#/$defs/Holder"},
+        )
+
+    model.edit_schema(change)
+    text = model.text("schema.json")
+    assert sorted((*at(f), f.message.rsplit(" (in ", 1)[1]) for f in model.findings()) == [
+        (
+            "sdm.array-object-structure",
+            ERROR,
+            "schema.json",
+            "/$defs/Holder/properties/list",
+            *value_at(text, '"Holder"', '"list": '),
+            f"{SHARED_ID}#/$defs/Arr)",
+        ),
+        (
+            "sdm.description-grammar",
+            ERROR,
+            "schema.json",
+            "/$defs/Holder/properties/inner",
+            *value_at(text, '"Holder"', '"inner": '),
+            f"{SHARED_ID}#/$defs/D/description)",
+        ),
+    ]
+
+
+def test_a_structure_problem_in_the_shared_schema_is_reported_once(tmp_path: Path) -> None:
+    _shared(tmp_path, {"Arr": {"type": "array", "description": GOOD}})
+    model = Model(tmp_path)
+    reference = {"$ref": f"{SHARED_ID}#/$defs/Arr"}
+    model.edit_schema(lambda s: model.properties(s).update(mlOther=reference, mlShared=reference))
+    finding = only(model.findings())
+    assert at(finding) == (
+        "sdm.array-object-structure",
+        ERROR,
+        "schema.json",
+        f"{PROPS}/mlOther",
+        *value_at(model.text("schema.json"), '"mlOther": '),
+    )
+    assert finding.message.endswith(f"(in {SHARED_ID}#/$defs/Arr)")
+
+
+def test_a_shared_place_named_two_ways_is_still_one_place(tmp_path: Path) -> None:
+    """#/$defs/Obj/properties/x, and x reached inside #/$defs/Obj: one place, reported once."""
+    _shared(
+        tmp_path,
+        {
+            "Obj": {
+                "type": "object",
+                "description": GOOD,
+                "properties": {"x": {"type": "string", "description": "Prop. bad grammar in shared"}},
+            }
+        },
+    )
+    model = Model(tmp_path)
+    model.edit_schema(
+        lambda s: model.properties(s).update(
+            mlOther={"$ref": f"{SHARED_ID}#/$defs/Obj/properties/x"},
+            mlHolder={"$ref": f"{SHARED_ID}#/$defs/Obj"},
+        )
+    )
+    finding = only(model.findings())
+    assert at(finding) == (
+        "sdm.description-grammar",
+        ERROR,
+        "schema.json",
+        f"{PROPS}/mlOther",
+        *value_at(model.text("schema.json"), '"mlOther": '),
+    )
+    assert finding.message.endswith(f"(in {SHARED_ID}#/$defs/Obj/properties/x/description)")
 
 
 def test_subject_with_a_model_folder_without_schema(tmp_path: Path) -> None:
