@@ -31,7 +31,7 @@ from typing import Any
 from sdmtool import forms, ngsild, reader, resources, schemas
 from sdmtool.describe import show
 from sdmtool.findings import ERROR, WARNING, Finding, Severity
-from sdmtool.linear_regex import UnsupportedRegex, compile_posix
+from sdmtool.linear_regex import LinearRegex, RegexTooComplex, UnsupportedRegex, compile_posix
 from sdmtool.query import parse_query
 from sdmtool.subscription_checks import query_syntax_problem
 from sdmtool.validate import no_entities_findings, read_error_finding
@@ -45,14 +45,19 @@ RULES: dict[str, str] = {
     "lint.ref.missing": "A reference names an id that is not in the set of entities (error; a warning for "
     "refOutputEntity, whose entity may be created later).",
     "lint.ref.type": "A reference names an entity of the wrong type.",
-    "lint.ref.absent": "An MLProcessing has no refMLModel or no refSubscriptionQuery: the job cannot run.",
+    "lint.ref.absent": "An MLProcessing has no refMLModel or no refSubscriptionQuery (or an empty list "
+    "there): the job cannot run.",
     "lint.not-entity": "A value of the set is no entity with an id: the wiring checks leave it out.",
     "lint.inputs.not-notified": "The SubscriptionQuery's notification.attributes or pick leaves out a model "
     "input, or its omit removes one.",
     "lint.loop": "The model's write-back triggers its own SubscriptionQuery again (error when "
     "watchedAttributes holds a model output; a warning when there are no watchedAttributes), or the "
-    "write-backs of several jobs trigger one another's queries in a circle (error).",
-    "lint.output.undeclared": "A model output is not an attribute of the entity type it is written to.",
+    "write-backs of several jobs trigger one another's subscriptions in a circle (error; jobs that share a "
+    "SubscriptionQuery without watchedAttributes count as several, as sdm-runtime subscribes each on its "
+    "model's inputs; a warning when the circle holds only if two idPatterns, which cannot be compared, "
+    "match common ids).",
+    "lint.output.undeclared": "A model output is not an attribute of the entity type it is written to (of "
+    "any type of an entity of several; of every alternative of a type selection).",
     "lint.model.outdated": "The MLProcessing uses an older version of a model than another MLModel of the "
     "same name in the set.",
     "lint.model.unordered": "Two MLModels of the same name have versions that cannot be ordered.",
@@ -270,6 +275,91 @@ def compare_versions(a: str, b: str) -> int | None:
     return -1 if key_a < key_b else 1
 
 
+# A model's version: parsed (None when it is no version, then equal only to the same text) and as written.
+_VersionKey = tuple[_Version | None, str]
+
+
+class _VersionGroup:
+    """The versions of the MLModels of one name, each parsed once: which is newest, and which cannot be
+    ordered with which, are looked up, not compared pair by pair (a name may have thousands of versions)."""
+
+    def __init__(self, models: Iterable[_Entity]) -> None:
+        self.keys: dict[int, _VersionKey] = {}  # model seq -> its version
+        self.unparsed: dict[str, list[_Entity]] = {}  # text -> models, texts in the order met
+        self.parsed: dict[_Version, dict[str, list[_Entity]]] = {}  # version -> build -> models
+        ranked: list[tuple[_Version, _Entity]] = []  # in the order of the set
+        for model in models:
+            text = model.get("version")
+            if not isinstance(text, str):
+                continue
+            parsed = parse_version(text)
+            self.keys[model.seq] = (parsed, text)
+            if parsed is None:
+                self.unparsed.setdefault(text, []).append(model)
+            else:
+                self.parsed.setdefault(parsed, {}).setdefault(parsed.build, []).append(model)
+                ranked.append((parsed, model))
+        # Newest first; of equal versions, the first met (sorted() is stable, reverse included).
+        self.ranked = sorted(ranked, key=lambda item: item[0], reverse=True)
+        self.parsed_in_order = [model for _, model in ranked]
+        self.count = len(self.keys)
+        self.count_unparsed = sum(len(models) for models in self.unparsed.values())
+        self.count_parsed = {
+            version: sum(map(len, builds.values())) for version, builds in self.parsed.items()
+        }
+
+    def text(self, model: _Entity) -> str:
+        return self.keys[model.seq][1]
+
+    def newer_than(self, model: _Entity, key: _VersionKey) -> _Entity | None:
+        """The newest model of the name when it is newer than ``model`` (copies of its id left out)."""
+        version = key[0]
+        if version is None:
+            return None
+        for other_version, other in self.ranked:
+            if not other_version > version:
+                return None
+            if other.id != model.id:  # another copy of its id: lint.duplicate-id says so
+                return other
+        return None
+
+    @staticmethod
+    def _unordered(key: _VersionKey, other: _VersionKey) -> bool:
+        """As compare_versions(...) is None, from the parsed keys."""
+        if key[0] is None or other[0] is None:
+            return key[1] != other[1]
+        return key[0] == other[0] and key[0].build != other[0].build
+
+    def unordered_with(
+        self, model: _Entity, key: _VersionKey, copies: Iterable[_Entity]
+    ) -> tuple[_Entity, int] | None:
+        """A model whose version cannot be ordered with ``model``'s, and how many there are (copies of its
+        id left out), counted from the group's indexes."""
+        version, text = key
+        if version is None:  # no version: unordered with every other text
+            count = self.count - len(self.unparsed.get(text, []))
+            others = (models for other_text, models in self.unparsed.items() if other_text != text)
+            sources: list[Iterable[_Entity]] = [
+                (other for models in others for other in models),
+                self.parsed_in_order,
+            ]
+        else:  # a version: unordered with the texts that are none, and with its own other builds
+            builds = self.parsed.get(version, {})
+            count = self.count_unparsed + self.count_parsed[version] - len(builds.get(version.build, []))
+            sources = [
+                (other for models in self.unparsed.values() for other in models),
+                (other for build, models in builds.items() if build != version.build for other in models),
+            ]
+        own = [copy for copy in copies if copy is not model and copy.seq in self.keys]
+        count -= sum(self._unordered(key, self.keys[copy.seq]) for copy in own)
+        if count <= 0:
+            return None
+        # The first met in each source (copies of its id left out), and of those the first in the set.
+        firsts = [next((other for other in source if other.id != model.id), None) for source in sources]
+        found = [other for other in firsts if other is not None]
+        return (min(found, key=lambda other: other.seq), count) if found else None
+
+
 # --- the entities of the set -------------------------------------------------------------------------
 
 # One value of a member: its keyValues path and the value. A multi-instance attribute (an NGSI-LD array of
@@ -432,43 +522,65 @@ class _Selector:
     # None: no valid type selection, which a broker refuses.
     groups: tuple[frozenset[str], ...] | None
     names: tuple[str, ...]  # the type names of the selection, as written
+    name_groups: tuple[tuple[str, ...], ...]  # the groups as written, in order (empty for "*")
     problem: str | None
     id: Any
     id_pattern: Any
 
-    def matches_id(self, entity_id: str) -> bool:
+    def match_id(self, entity_id: str) -> bool | None:
+        """Whether the selector takes an entity of that id; None when it cannot be told."""
         # As the broker: with an id, the id decides and idPattern is not looked at.
         if self.id is not _MISSING:
             return bool(self.id == entity_id)
         if not isinstance(self.id_pattern, str):
             return True
+        if self.pattern is None:
+            return None  # a broker refuses it; whether it would match is unknown
         try:
-            return compile_posix(self.id_pattern).search(entity_id) is not None
-        except UnsupportedRegex:
-            return True  # a broker refuses it; whether it would match is unknown: assume it does
+            return self.pattern.search(entity_id) is not None
+        except RegexTooComplex:
+            return False  # as the broker's subscriptions take it: no match, no notification
 
-    def selects(self, entity: _Entity) -> bool:
+    @functools.cached_property
+    def pattern(self) -> LinearRegex | None:
+        """The idPattern compiled, kept by the selector: a set may have more patterns than the shared
+        cache of compiled patterns holds, and each is matched against many ids."""
+        try:
+            return compile_posix(self.id_pattern) if isinstance(self.id_pattern, str) else None
+        except UnsupportedRegex:
+            return None
+
+    def select(self, entity: _Entity) -> bool | None:
+        """Whether the selector takes the entity; None when it cannot be told."""
         if self.groups is None or not any(group <= entity.type_iris for group in self.groups):
             return False
-        return self.matches_id(entity.id)
+        return self.match_id(entity.id)
 
-    def may_select_what(self, other: _Selector) -> bool:
-        """Whether an entity of a single type the two selections share may be selected by both."""
+    def selects(self, entity: _Entity) -> bool:
+        return self.select(entity) is not False  # unknown: assume it does
+
+    def may_select_what(self, other: _Selector, blind: bool = False) -> bool | None:
+        """Whether an entity of a single type the two selections share may be selected by both; None when
+        only assumed: two different idPatterns, which cannot be compared (they may share ids or not).
+        ``blind``: as if the other's idPattern were none of this one's (when this one has no id)."""
         if self.groups is None or other.groups is None:
             return False
         if not any(not a or not b or a & b for a in self.groups for b in other.groups):
             return False
         if self.id is not _MISSING and isinstance(self.id, str):
-            return other.matches_id(self.id)
+            return other.match_id(self.id)
         if other.id is not _MISSING and isinstance(other.id, str):
-            return self.matches_id(other.id)
-        return True  # two patterns: they may well share an id
+            return self.match_id(other.id)
+        if isinstance(self.id_pattern, str) and isinstance(other.id_pattern, str):
+            return True if self.id_pattern == other.id_pattern and not blind else None
+        return True  # no pattern on one side: it takes what the other pattern does
 
 
 def _selector(query: _Entity, path: PathTuple, item: Mapping[str, Any]) -> _Selector:
     text = item["type"]
     groups: tuple[frozenset[str], ...] | None = None
     names: tuple[str, ...] = ()
+    name_groups: tuple[tuple[str, ...], ...] = ()
     problem = None
     if text.strip() == "*":
         groups = (frozenset(),)  # every type
@@ -480,14 +592,31 @@ def _selector(query: _Entity, path: PathTuple, item: Mapping[str, Any]) -> _Sele
         else:
             groups = tuple(frozenset(query.expand(name) for name in group) for group in parsed)
             names = tuple(dict.fromkeys(name for group in parsed for name in group))
-    return _Selector(path, text, groups, names, problem, item.get("id", _MISSING), item.get("idPattern"))
+            name_groups = tuple(tuple(dict.fromkeys(group)) for group in parsed)
+    return _Selector(
+        path, text, groups, names, name_groups, problem, item.get("id", _MISSING), item.get("idPattern")
+    )
 
 
-def _may_overlap(first: Sequence[_Selector] | None, second: Sequence[_Selector] | None) -> bool:
-    """Whether an entity may be selected by both queries (no selector: any entity)."""
+def _may_overlap(
+    first: Sequence[_Selector] | None, second: Sequence[_Selector] | None, blind: bool = False
+) -> bool | None:
+    """Whether an entity may be selected by both queries (no selector: any entity); None when only
+    assumed (see :meth:`_Selector.may_select_what`)."""
     if not first or not second:
         return True
-    return any(a.may_select_what(b) for a in first for b in second)
+    return _any(a.may_select_what(b, blind) for a in first for b in second)
+
+
+def _any(verdicts: Iterable[bool | None]) -> bool | None:
+    """True if one verdict is, else None if one cannot be told, else False."""
+    result: bool | None = False
+    for verdict in verdicts:
+        if verdict:
+            return True
+        if verdict is None:
+            result = None
+    return result
 
 
 # --- the checks --------------------------------------------------------------------------------------
@@ -504,9 +633,10 @@ class _Linter:
         self.jobs: list[_Job] = []
         # Indexes built once, on first use, so that no check looks at every entity of the set.
         self._models_by_name: dict[str, list[_Entity]] | None = None
+        self._version_groups: dict[str, _VersionGroup] = {}
+        self._processings_by_query: dict[str, list[str]] | None = None
         self._ids_by_type: dict[str, tuple[list[str], list[str]]] = {}
         self._selectors: dict[int, list[_Selector] | None] = {}
-        self._overlaps: dict[tuple[Any, Any], bool] = {}
 
     # Building the set ----------------------------------------------------------------------------------
 
@@ -627,6 +757,19 @@ class _Linter:
                     self._models_by_name.setdefault(model_name, []).append(entity)
         return self._models_by_name.get(name, [])
 
+    def processings_of(self, query_id: str) -> list[str]:
+        """The ids of the MLProcessings whose refSubscriptionQuery names the query, in the set's order."""
+        if self._processings_by_query is None:
+            users: dict[str, dict[str, None]] = {}
+            for entity in self.entities:
+                if entity.is_a("MLProcessing"):
+                    for _, value in entity.instances("refSubscriptionQuery"):
+                        for ref in value if isinstance(value, list) else [value]:
+                            if isinstance(ref, str):
+                                users.setdefault(ref, {})[entity.id] = None
+            self._processings_by_query = {ref: list(ids) for ref, ids in users.items()}
+        return self._processings_by_query.get(query_id, [])
+
     def suggestion(self, ref: str, target_type: str) -> str:
         """`` (did you mean …?)`` for a reference to an id of that type that is not in the set."""
         index = self._ids_by_type.get(target_type)
@@ -639,14 +782,6 @@ class _Linter:
             return _did_you_mean(ref, ids)
         candidates = [*_neighbours(ids, ref), *(i[::-1] for i in _neighbours(reversed_ids, ref[::-1]))]
         return _did_you_mean(ref, dict.fromkeys(candidates))
-
-    def may_overlap(self, first: _Job, second: _Job) -> bool:
-        """Whether an entity may be selected by the queries of both jobs (cached: pairs of jobs are many)."""
-        key = (first.selection_key, second.selection_key)
-        overlaps = self._overlaps.get(key)
-        if overlaps is None:
-            overlaps = self._overlaps[key] = _may_overlap(first.selectors, second.selectors)
-        return overlaps
 
     def selectors(self, query: _Entity) -> list[_Selector] | None:
         """The entity selectors of a SubscriptionQuery; None when it has no entities (any entity)."""
@@ -671,7 +806,8 @@ class _Linter:
             if not entity.is_a(owner_type):
                 continue
             instances = entity.instances(member)
-            if not instances:
+            # An empty list names no entity: the job has no model (or query) all the same.
+            if all(value == [] for _, value in instances):
                 if owner_type == "MLProcessing" and target_type is not None:
                     self.absent(entity, member)
                 continue
@@ -746,34 +882,38 @@ class _Linter:
         name, version = model.get("name"), model.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
             return
-        newer: list[tuple[_Entity, str]] = []
-        for other in self.models_named(name):
-            if other.id == model.id:
-                continue  # itself, or another copy of its id: lint.duplicate-id says so
-            other_version = other.get("version")
-            if not isinstance(other_version, str):
-                continue
-            order = compare_versions(version, other_version)
-            if order is None:
-                message = (
-                    f"{processing.label} uses MLModel {model.id} version {version}, and MLModel {other.id} "
-                    f"has the same name {show(name)} and version {other_version}: the two versions cannot "
-                    "be ordered, so which one is newer is unknown"
-                )
-                self.report(WARNING, "lint.model.unordered", message, processing, ("refMLModel",))
-            elif order < 0:
-                newer.append((other, other_version))
-        if newer:
-            latest, latest_version = newer[0]
-            for other, other_version in newer[1:]:
-                if compare_versions(latest_version, other_version) == -1:
-                    latest, latest_version = other, other_version
+        group = self.version_group(name)
+        key = group.keys.get(model.seq)
+        if key is None:
+            return  # not in the group (cannot happen: every MLModel of the name is): nothing to compare
+        unordered = group.unordered_with(model, key, self.by_id.get(model.id, []))
+        if unordered is not None:
+            other, count = unordered
+            more = (
+                f" ({count - 1} more MLModels of that name cannot be ordered with it either)"
+                if count > 1
+                else ""
+            )
+            message = (
+                f"{processing.label} uses MLModel {model.id} version {version}, and MLModel {other.id} "
+                f"has the same name {show(name)} and version {group.text(other)}: the two versions "
+                f"cannot be ordered, so which one is newer is unknown{more}"
+            )
+            self.report(WARNING, "lint.model.unordered", message, processing, ("refMLModel",))
+        latest = group.newer_than(model, key)
+        if latest is not None:
             message = (
                 f"{processing.label} uses MLModel {model.id} version {version}, older than MLModel "
-                f"{latest.id} version {latest_version} with the same name {show(name)}: point refMLModel "
-                "at the newer model, or remove the old one"
+                f"{latest.id} version {group.text(latest)} with the same name {show(name)}: point "
+                "refMLModel at the newer model, or remove the old one"
             )
             self.report(WARNING, "lint.model.outdated", message, processing, ("refMLModel",))
+
+    def version_group(self, name: str) -> _VersionGroup:
+        group = self._version_groups.get(name)
+        if group is None:
+            group = self._version_groups[name] = _VersionGroup(self.models_named(name))
+        return group
 
     # Rule 3 across jobs: a loop through the queries of several jobs ------------------------------------
 
@@ -781,35 +921,90 @@ class _Linter:
         """Each loop that no single job closes (job -> the jobs its write-back notifies -> ... -> itself),
         once, at the SubscriptionQuery of its first job. Jobs that notify one another through more than one
         loop (a knot: a strongly connected component) are one finding, with the shortest loop through the
-        first job and the other jobs named: their loops may be as many as the ways round the knot."""
-        jobs = self.jobs
-        watching: dict[str, list[int]] = {}
+        first job and the other jobs named: their loops may be as many as the ways round the knot. A loop
+        that runs only if idPatterns that cannot be compared share ids is a warning, the others errors."""
+        # Numbered in the order of the ids, so that the loop reported does not depend on the order of the
+        # files (sorted() is stable: jobs of equal ids keep the order of the set).
+        jobs = sorted(self.jobs, key=lambda job: job.order)
+        # IRI -> selection key -> the jobs whose subscription that IRI notifies: whether a write-back lands
+        # where a query selects is decided once per key, never per pair of jobs (pairs may be millions),
+        # and by the keys blind to idPatterns for a job that only compares patterns with patterns.
+        watching: dict[str, dict[Any, list[int]]] = {}
+        watching_blind: dict[str, dict[Any, list[int]]] = {}
+        by_pattern: dict[str, dict[Any, set[int]]] = {}  # idPattern -> selection key -> jobs
+        by_query: dict[int, list[int]] = {}
         for number, job in enumerate(jobs):
             for iri in job.trigger_iris:
-                watching.setdefault(iri, []).append(number)
-        # edges[j]: the jobs that the write-back of job j notifies.
+                watching.setdefault(iri, {}).setdefault(job.selection_key, []).append(number)
+                watching_blind.setdefault(iri, {}).setdefault(job.blind_key, []).append(number)
+            for pattern in job.patterns:
+                by_pattern.setdefault(pattern, {}).setdefault(job.selection_key, set()).add(number)
+            by_query.setdefault(job.query.seq, []).append(number)
+        # edges[j]: the jobs that the write-back of job j notifies; sure[j]: those it surely notifies.
         edges: list[list[int]] = []
-        for job in jobs:
-            hit = {other for iri in job.output_iris for other in watching.get(iri, ())}
-            # The same query: a loop of the job itself, which rule 3 reports with its own advice. In the
-            # order of the ids, so that the loop reported does not depend on the order of the files.
-            followers = sorted(hit, key=lambda other: (jobs[other].order, other))
-            edges.append(
-                [
-                    other
-                    for other in followers
-                    if jobs[other].query is not job.query and job.feeds(jobs[other])
-                ]
-            )
+        sure: list[list[int]] = []
+        for number, job in enumerate(jobs):
+            blind = job.compares_blind
+            verdicts: dict[Any, bool | None] = {}  # this job's only: a cache of pairs would hold millions
+            hit: set[int] = set()
+            assumed: set[int] = set()
+            for iri in job.output_iris:
+                for key, members in (watching_blind if blind else watching).get(iri, {}).items():
+                    if key in verdicts:
+                        verdict = verdicts[key]
+                    else:
+                        verdict = verdicts[key] = job.feeds(jobs[members[0]], blind)
+                    if verdict:
+                        hit.update(members)
+                    elif verdict is None:
+                        assumed.update(members)
+            if blind and assumed:
+                # Blind, a query of this job's own idPattern was assumed to overlap: it surely does.
+                for pattern in job.patterns:
+                    for group in by_pattern[pattern].values():
+                        same = assumed & group
+                        if same and job.feeds(jobs[next(iter(same))]):
+                            hit |= same
+                            assumed -= same
+            if job.query.instances("watchedAttributes"):
+                # One watched list for every job of the query: an output of this job that another job of
+                # the query watches is watched by this job too, which rule 3 reports (fixing that breaks
+                # this loop). Without watchedAttributes, sdm-runtime makes each job a subscription of its
+                # own, watching its model's inputs: those loop like the subscriptions of two queries.
+                hit.difference_update(by_query[job.query.seq])
+                assumed.difference_update(by_query[job.query.seq])
+            hit.discard(number)
+            assumed.discard(number)
+            sure.append(sorted(hit))
+            edges.append(sorted(hit | assumed))
+        reported: set[int] = set()
+        for component in _strongly_connected(sure):
+            if len(component) > 1:
+                reported.update(component)
+                self.report_component(jobs, sure, sure, component)
+        if sum(map(len, sure)) == sum(map(len, edges)):
+            return  # no loop is only assumed
         for component in _strongly_connected(edges):
-            if len(component) < 2:
-                continue
-            ordered = sorted(component, key=lambda n: (jobs[n].order, n))
-            cycle = _shortest_cycle(edges, set(component), ordered[0])
-            others = [jobs[n] for n in ordered if n not in cycle]
-            self.report_cycle([jobs[n] for n in cycle], others)
+            # A knot with a sure loop is an error already; the loops it holds that are only assumed are
+            # left out, so as not to report one knot twice.
+            if len(component) > 1 and reported.isdisjoint(component):
+                self.report_component(jobs, edges, sure, component)
 
-    def report_cycle(self, jobs: list[_Job], others: list[_Job]) -> None:
+    def report_component(
+        self,
+        jobs: Sequence[_Job],
+        edges: Sequence[list[int]],
+        sure: Sequence[list[int]],
+        component: list[int],
+    ) -> None:
+        ordered = sorted(component)
+        cycle = _shortest_cycle(edges, set(component), ordered[0])
+        others = [jobs[n] for n in ordered if n not in cycle]
+        steps = [(n, cycle[(i + 1) % len(cycle)]) for i, n in enumerate(cycle)]
+        assumed = [(jobs[a], jobs[b]) for a, b in steps if b not in set(sure[a])]
+        self.report_cycle([jobs[n] for n in cycle], others, assumed)
+
+    def report_cycle(self, jobs: list[_Job], others: list[_Job], assumed: list[tuple[_Job, _Job]]) -> None:
         # What each job writes that notifies the next.
         written = [
             [name for iri, name in job.output_iris.items() if iri in jobs[(i + 1) % len(jobs)].trigger_iris]
@@ -829,12 +1024,43 @@ class _Linter:
             "job's write-back notifies the next: watch only attributes that no job of the loop writes (or "
             "write the results where the next query does not select)"
         )
+        # Jobs of one query without watchedAttributes: the loop the runtime's per-job subscriptions make.
+        shared: dict[str, list[str]] = {}
+        for job in jobs:
+            shared.setdefault(job.query.id, []).append(f"MLProcessing {job.processing.id}")
+        for query_id, served in shared.items():
+            if len(served) > 1:
+                message += (
+                    f"; SubscriptionQuery {query_id} has no watchedAttributes and serves "
+                    f"{_names(dict.fromkeys(served))}: sdm-runtime subscribes each job on its own, watching "
+                    "its model's inputs, so give each job a SubscriptionQuery of its own"
+                )
         if others:
             named = _names(dict.fromkeys(f"MLProcessing {job.processing.id}" for job in others[:5]))
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
             message += (
                 f"; {len(jobs) + len(others)} jobs notify one another in all: other loops run through "
                 f"{named}{more}"
+            )
+        if assumed:
+            # Said once per pair of queries, whichever way round the loop crosses it.
+            pairs: dict[tuple[bool, frozenset[str]], str] = {}
+            for a, b in assumed:
+                if all(target.ref is None for target in a.targets):
+                    key = (True, frozenset((a.query.id, b.query.id)))
+                    pair = (
+                        f"the idPatterns of SubscriptionQuery {a.query.id} and SubscriptionQuery {b.query.id}"
+                    )
+                else:
+                    key = (False, frozenset((a.processing.id, b.query.id)))
+                    pair = (
+                        f"the idPattern of SubscriptionQuery {b.query.id} and the ids MLProcessing "
+                        f"{a.processing.id} writes to"
+                    )
+                pairs.setdefault(key, pair)
+            message = (
+                f"possible {message}; it loops only if {' and if '.join(pairs.values())} match common ids, "
+                "which cannot be told from patterns"
             )
         # At the watched attribute that closes the loop (absent: the runtime watches the model inputs).
         closing = {jobs[-1].model.expand(name) for name in written[-1]}
@@ -843,7 +1069,7 @@ class _Linter:
             if first.query.expand(name) in closing:
                 path = item_path
                 break
-        self.report(ERROR, "lint.loop", message, first.query, path)
+        self.report(WARNING if assumed else ERROR, "lint.loop", message, first.query, path)
 
     # Rule 6: the SubscriptionQuery itself --------------------------------------------------------------
 
@@ -1098,14 +1324,42 @@ class _Job:
             return None
         return tuple((s.groups, repr(s.id), repr(s.id_pattern)) for s in self.selectors)
 
-    def feeds(self, other: _Job) -> bool:
-        """Whether what this job writes lands on an entity the other job's query selects."""
-        return any(
-            self.linter.may_overlap(self, other)
+    @functools.cached_property
+    def blind_key(self) -> Any:
+        """The selection key with each idPattern reduced to there being one: equal for queries that differ
+        only in their patterns, which compare alike with a query of other patterns and no id."""
+        if not self.selectors:
+            return None
+        return tuple((s.groups, repr(s.id), isinstance(s.id_pattern, str)) for s in self.selectors)
+
+    @functools.cached_property
+    def patterns(self) -> frozenset[str]:
+        return frozenset(s.id_pattern for s in self.selectors or [] if isinstance(s.id_pattern, str))
+
+    @functools.cached_property
+    def compares_blind(self) -> bool:
+        """Whether the other queries' idPatterns matter to this job only where they equal its own: it
+        writes where its query selects, and selects by no id (an id is matched against the patterns)."""
+        return all(target.ref is None for target in self.targets) and not any(
+            s.id is not _MISSING and isinstance(s.id, str) for s in self.selectors or []
+        )
+
+    def feeds(self, other: _Job, blind: bool = False) -> bool | None:
+        """Whether what this job writes lands on an entity the other job's query selects; None when that
+        is only assumed (idPatterns that cannot be compared). ``blind``: see :attr:`compares_blind`."""
+        return _any(
+            _may_overlap(self.selectors, other.selectors, blind)
             if target.ref is None
-            else target.entity is not None and other.selects(target.entity)
+            else target.entity is not None and other.select(target.entity)
             for target in self.targets
         )
+
+    def select(self, entity: _Entity) -> bool | None:
+        """Whether the query's entity selectors match an entity (no selector: any entity); None when that
+        cannot be told."""
+        if not self.selectors:
+            return True
+        return _any(selector.select(entity) for selector in self.selectors)
 
     def chain(self, target: str, outputs: Sequence[str]) -> str:
         return (
@@ -1213,40 +1467,64 @@ class _Job:
         if self.query.instances("watchedAttributes") or not selected:
             return
         names = list(outputs.values())
+        advice = f"add watchedAttributes {show(self.inputs, limit=None)}"
+        sharing = [ref for ref in self.linter.processings_of(self.query.id) if ref != self.processing.id]
+        if sharing:
+            # The watchedAttributes of a shared query apply to every job of it, whose inputs may differ.
+            served = _names(f"MLProcessing {ref}" for ref in sharing[:5])
+            more = f" and {len(sharing) - 5} more" if len(sharing) > 5 else ""
+            advice = (
+                f"give MLProcessing {self.processing.id} a SubscriptionQuery of its own with "
+                f"watchedAttributes {show(self.inputs, limit=None)}: this one also serves {served}{more}, "
+                "and its watchedAttributes would apply to each"
+            )
         message = (
             f"notification loop: SubscriptionQuery {self.query.id} has no watchedAttributes, so every "
             f"attribute change notifies, the model's write-back included: "
             f"{self.chain(self.label(selected[0]), names)}; sdm-runtime watches the model inputs ({inputs}) "
-            f"instead, but a subscription made from this query as it is loops: add watchedAttributes "
-            f"{show(self.inputs, limit=None)}"
+            f"instead, but a subscription made from this query as it is loops: {advice}"
         )
         self.linter.report(WARNING, "lint.loop", message, self.query, ("watchedAttributes",))
 
     # Rule 4 --------------------------------------------------------------------------------------------
+
+    def type_groups(self) -> list[list[str]]:
+        """The alternatives of the query's type selections, each the types an entity it selects has at once
+        (``A;B``: one group of two types; ``(A|B)``: two groups), as bundled type names where known."""
+        groups: dict[tuple[str, ...], None] = {}
+        for selector in self.selectors or []:
+            for group in selector.name_groups:
+                names = (_known_types().get(self.query.expand(name), name) for name in group)
+                groups.setdefault(tuple(dict.fromkeys(names)), None)
+        return [list(group) for group in groups]
 
     def outputs_declared(self) -> None:
         for target in self.targets:
             if target.ref is not None:
                 if target.entity is None:
                     continue  # reported by the reference check; its type is unknown
-                types = list(target.entity.types)
+                groups = [list(target.entity.types)]  # an entity has all its types at once
                 what = f"the type of {target.ref}, where MLProcessing {self.processing.id} writes the results"
             else:
-                types = self.selected_types()
+                groups = self.type_groups()
                 what = (
                     f"the type SubscriptionQuery {self.query.id} selects, where MLProcessing "
                     f"{self.processing.id} writes the results"
                 )
-            for entity_type in types:
-                if entity_type not in _bundled_types():
+            for types in groups:
+                # An entity of several types may have the attributes of each; a type without a bundled
+                # schema (or "*") may have any attribute. So each alternative is checked as a whole.
+                if not types or any(entity_type not in _bundled_types() for entity_type in types):
                     continue
-                declared = _declared(entity_type)
+                declared = frozenset().union(*(_declared(entity_type) for entity_type in types))
+                label = types[0] if len(types) == 1 else f"any of {_names(types)}"
                 for path, name in self.outputs:
                     if self.model.expand(name) in declared:
                         continue
+                    candidates = [attribute for t in types for attribute in schemas.attributes(t)]
                     message = (
-                        f"output {name!r} of MLModel {self.model.id} is not an attribute of {entity_type} "
-                        f"({what}){_did_you_mean(name, schemas.attributes(entity_type))}"
+                        f"output {name!r} of MLModel {self.model.id} is not an attribute of {label} "
+                        f"({what}){_did_you_mean(name, candidates)}"
                     )
                     self.linter.report(ERROR, "lint.output.undeclared", message, self.model, path)
 

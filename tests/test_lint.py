@@ -7,6 +7,7 @@ import copy
 import difflib
 import importlib
 import json
+import random
 import subprocess
 import sys
 import warnings
@@ -322,6 +323,20 @@ def test_processing_without_model_or_query(wiring: Wiring, tmp_path: Path) -> No
     assert (finding.line, finding.column) == (line - 1, 3)  # a missing member: located at its entity
 
 
+def test_empty_list_of_references_is_absent(wiring: Wiring) -> None:
+    """An empty list names no model (or query): the job cannot run, as when the member is missing."""
+    wiring.processing["refMLModel"] = []
+    wiring.processing["refSubscriptionQuery"] = []
+    for processing, suffix in ((wiring.processing, ""), (forms.to_normalized(wiring.processing), "/object")):
+        findings = lint([wiring.model, processing, wiring.query, wiring.digit])
+        assert [(f.code, f.severity, f.entity_id, f.json_path) for f in findings] == [
+            ("lint.ref.absent", WARNING, PROCESSING_ID, "/refMLModel" + suffix),
+            ("lint.ref.absent", WARNING, PROCESSING_ID, "/refSubscriptionQuery" + suffix),
+        ]
+        assert f"MLProcessing {PROCESSING_ID} has no refMLModel" in findings[0].message
+        assert f"MLProcessing {PROCESSING_ID} has no refSubscriptionQuery" in findings[1].message
+
+
 # --- rule 2: the inputs are delivered ----------------------------------------------------------------
 
 
@@ -521,6 +536,64 @@ def test_loop_through_the_queries_of_two_jobs(tmp_path: Path) -> None:
     assert lint(first + second) == []
 
 
+def test_jobs_sharing_a_query_without_watched_attributes_loop(tmp_path: Path) -> None:
+    """sdm-runtime subscribes each job of a query without watchedAttributes on its own model's inputs: two
+    jobs of one query whose write-backs are each other's inputs loop as if they had a query each."""
+    query = {
+        "id": "urn:ngsi-ld:SubscriptionQuery:q1",
+        "type": "SubscriptionQuery",
+        "entities": [{"type": "HandwritingDigit"}],
+        "notification": {"endpoint": {"uri": "http://127.0.0.1:5001/notify/data"}},
+    }
+    entities: list[dict[str, Any]] = [query]
+    for name, inputs, outputs in (("1", "imagePath", "predictedDigit"), ("2", "predictedDigit", "imagePath")):
+        entities += [
+            {
+                "id": f"urn:ngsi-ld:MLModel:m{name}",
+                "type": "MLModel",
+                "inputAttributes": [inputs],
+                "outputAttributes": [outputs],
+            },
+            {
+                "id": f"urn:ngsi-ld:MLProcessing:p{name}",
+                "type": "MLProcessing",
+                "refMLModel": f"urn:ngsi-ld:MLModel:m{name}",
+                "refSubscriptionQuery": query["id"],
+            },
+        ]
+    findings, _ = lint_file(tmp_path, entities)
+    assert [(f.code, f.severity, f.entity_id, f.json_path) for f in findings] == [
+        ("lint.loop", WARNING, query["id"], "/watchedAttributes"),  # each job alone (rule 3)
+        ("lint.loop", WARNING, query["id"], "/watchedAttributes"),
+        ("lint.loop", ERROR, query["id"], "/watchedAttributes"),  # the two together
+    ]
+    chain = (
+        "HandwritingDigit change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:q1 → MLProcessing "
+        "urn:ngsi-ld:MLProcessing:p1 → MLModel urn:ngsi-ld:MLModel:m1 writes predictedDigit → "
+        "HandwritingDigit change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:q1 → MLProcessing "
+        "urn:ngsi-ld:MLProcessing:p2 → MLModel urn:ngsi-ld:MLModel:m2 writes imagePath → HandwritingDigit "
+        "change → SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:q1"
+    )
+    loop = findings[2].message
+    assert "notification loop through 2 jobs" in loop and chain in loop
+    assert (
+        "SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:q1 has no watchedAttributes and serves MLProcessing "
+        "urn:ngsi-ld:MLProcessing:p1, MLProcessing urn:ngsi-ld:MLProcessing:p2" in loop
+    )
+    # The advice of rule 3 is no longer to add the job's inputs to a query the other job shares.
+    assert (
+        "give MLProcessing urn:ngsi-ld:MLProcessing:p1 a SubscriptionQuery of its own with watchedAttributes "
+        '["imagePath"]: this one also serves MLProcessing urn:ngsi-ld:MLProcessing:p2' in findings[0].message
+    )
+    assert "MLProcessing urn:ngsi-ld:MLProcessing:p2 a SubscriptionQuery of its own" in findings[1].message
+    # With watchedAttributes the jobs of the query share them: each job's own loop is what to fix (rule 3).
+    query["watchedAttributes"] = ["imagePath", "predictedDigit"]
+    assert [(f.code, f.severity, f.entity_id, f.json_path) for f in lint(entities)] == [
+        ("lint.loop", ERROR, query["id"], "/watchedAttributes/1"),  # m1 writes predictedDigit
+        ("lint.loop", ERROR, query["id"], "/watchedAttributes/0"),  # m2 writes imagePath
+    ]
+
+
 def chained_job(name: str, watched: str, written: str) -> list[dict[str, Any]]:
     """A model, its query (watching its input) and its MLProcessing, all named ``name``."""
     return [
@@ -580,6 +653,84 @@ def test_loop_through_three_jobs_and_a_knot_are_reported_once() -> None:
     entities[4]["entities"] = [{"type": "HandwritingDigit", "idPattern": "^urn:ngsi-ld:HandwritingDigit:1"}]
     digit = {"id": "urn:ngsi-ld:HandwritingDigit:0007", "type": "HandwritingDigit"}
     assert lint([*entities, digit]) == []
+
+
+def selecting(job: list[dict[str, Any]], **selector: str) -> list[dict[str, Any]]:
+    """A :func:`chained_job` whose query selects the HandwritingDigits of the id or idPattern given."""
+    job[1]["entities"] = [{"type": "HandwritingDigit", **selector}]
+    return job
+
+
+def test_loop_through_id_patterns_that_cannot_be_compared() -> None:
+    """Whether two different idPatterns share an id is not told: a loop through them is only possible."""
+    digit = "urn:ngsi-ld:HandwritingDigit:"
+    first = selecting(chained_job("A", "imagePath", "confidence"), idPattern=f"^{digit}A$")
+    second = selecting(chained_job("B", "confidence", "imagePath"), idPattern=f"^{digit}B$")
+    (loop,) = lint(first + second)
+    assert (loop.code, loop.severity, loop.entity_id, loop.json_path) == (
+        "lint.loop",
+        WARNING,
+        "urn:ngsi-ld:SubscriptionQuery:A",
+        "/watchedAttributes/0",
+    )
+    assert loop.message.startswith("possible notification loop through 2 jobs")
+    assert loop.message.endswith(
+        "it loops only if the idPatterns of SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:A and "
+        "SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:B match common ids, which cannot be told from "
+        "patterns"
+    )
+    # The same pattern selects the same ids: a loop for sure.
+    second[1]["entities"][0]["idPattern"] = f"^{digit}A$"
+    (loop,) = lint(first + second)
+    assert (loop.code, loop.severity, loop.entity_id) == (
+        "lint.loop",
+        ERROR,
+        "urn:ngsi-ld:SubscriptionQuery:A",
+    )
+    assert loop.message.startswith("notification loop through 2 jobs") and "idPatterns" not in loop.message
+    # An id is matched against a pattern: the loop is there or not.
+    first[1]["entities"] = [{"type": "HandwritingDigit", "id": f"{digit}A"}]
+    second[1]["entities"][0]["idPattern"] = f"^{digit}[AB]$"
+    assert [(f.code, f.severity) for f in lint(first + second)] == [("lint.loop", ERROR)]
+    second[1]["entities"][0]["idPattern"] = f"^{digit}B$"
+    assert lint(first + second) == []
+
+
+def test_loops_through_many_id_patterns_are_decided_per_selection_not_per_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Jobs that each select their own idPattern, half writing what the other half watches: the pairs of
+    jobs that may notify each other grow with the square of the jobs, the selections compared must not."""
+    lint_module = importlib.import_module("sdmtool.lint")
+    calls = {"feeds": 0}
+    feeds = lint_module._Job.feeds
+
+    def counting_feeds(self: Any, *args: Any) -> Any:
+        calls["feeds"] += 1
+        return feeds(self, *args)
+
+    monkeypatch.setattr(lint_module._Job, "feeds", counting_feeds)
+    size = 40
+    entities: list[dict[str, Any]] = []
+    for i in range(size):
+        watched, written = ("imagePath", "confidence") if i % 2 == 0 else ("confidence", "imagePath")
+        pattern = f"^urn:ngsi-ld:HandwritingDigit:{i}$"
+        entities += selecting(chained_job(f"J{i:03}", watched, written), idPattern=pattern)
+    (loop,) = lint(entities)
+    assert calls["feeds"] <= 2 * size  # not size * size / 2: once per job and selection it may notify
+    assert (loop.code, loop.severity, loop.entity_id, loop.json_path) == (
+        "lint.loop",
+        WARNING,
+        "urn:ngsi-ld:SubscriptionQuery:J000",
+        "/watchedAttributes/0",
+    )
+    assert loop.message.startswith("possible notification loop through 2 jobs")
+    assert "MLModel urn:ngsi-ld:MLModel:J001 writes imagePath" in loop.message
+    assert f"{size} jobs notify one another in all" in loop.message
+    assert (
+        "the idPatterns of SubscriptionQuery urn:ngsi-ld:SubscriptionQuery:J000 and SubscriptionQuery "
+        "urn:ngsi-ld:SubscriptionQuery:J001 match common ids" in loop.message
+    )
 
 
 def test_watched_output_behind_an_alias_of_the_entity_context(wiring: Wiring, tmp_path: Path) -> None:
@@ -685,6 +836,21 @@ def test_id_pattern_that_backtracks_does_not_hang(wiring: Wiring, tmp_path: Path
     assert done.stdout.strip() == "[]"  # the pattern does not select the output entity: no loop
 
 
+def test_id_pattern_too_costly_to_match_is_no_match(wiring: Wiring) -> None:
+    """The matcher gives up on a pattern of hundreds of states against an id of thousands of characters;
+    a broker's subscription then takes it as no match, and so does the lint (it raised before)."""
+    letters = random.Random(1)  # an id without a period, so that the matcher meets new states throughout
+    digit = wiring.digit | {"id": "urn:ngsi-ld:HandwritingDigit:" + "".join(letters.choices("ab", k=20000))}
+    wiring.processing["refOutputEntity"] = digit["id"]
+    wiring.query["watchedAttributes"] = ["predictedDigit"]
+    wiring.query["entities"] = [{"type": "HandwritingDigit", "idPattern": "[ab]*a" + "[ab]" * 200 + "c"}]
+    findings = lint([wiring.model, wiring.processing, wiring.query, digit])
+    assert [(f.code, f.severity, f.entity_id, f.json_path) for f in findings] == [
+        ("lint.loop", ERROR, QUERY_ID, "/watchedAttributes/0")
+    ]
+    assert "which the query does not select, so it does not loop yet" in findings[0].message
+
+
 # --- rule 4: outputs exist in the target type ---------------------------------------------------------
 
 
@@ -702,6 +868,41 @@ def test_output_not_in_the_target_schema(wiring: Wiring, tmp_path: Path) -> None
     board = {"id": "urn:ngsi-ld:PredictionResult:board", "type": "PredictionResult"}
     wiring.processing["refOutputEntity"] = board["id"]
     assert lint([*wiring.entities(), board]) == []
+
+
+def test_outputs_of_an_entity_of_several_types(wiring: Wiring) -> None:
+    """``A;B`` selects entities that have both types, so their attributes: an output is declared when one
+    of the types declares it. ``(A|B)`` selects entities of either: each alternative must declare it."""
+    wiring.query["entities"] = [{"type": "HandwritingDigit;MLModel"}]
+    assert lint(wiring.entities()) == []
+    wiring.model["outputAttributes"] = [*wiring.model["outputAttributes"], "predictionClass"]
+    (finding,) = lint(wiring.entities())
+    assert (finding.code, finding.severity, finding.entity_id, finding.json_path) == (
+        "lint.output.undeclared",
+        ERROR,
+        MODEL_ID,
+        "/outputAttributes/6",
+    )
+    assert (
+        f"output 'predictionClass' of MLModel {MODEL_ID} is not an attribute of any of HandwritingDigit, "
+        f"MLModel (the type SubscriptionQuery {QUERY_ID} selects" in finding.message
+    )
+    # An entity of both types, where the results are written.
+    wiring.model["outputAttributes"].pop()
+    wiring.digit["type"] = ["HandwritingDigit", "MLModel"]
+    wiring.processing["refOutputEntity"] = DIGIT_ID
+    assert lint(wiring.entities()) == []
+    # Alternatives: predictedDigit is no attribute of MLModel.
+    wiring.query["entities"] = [{"type": "(HandwritingDigit|MLModel)"}]
+    del wiring.processing["refOutputEntity"]
+    findings = lint(wiring.entities())
+    assert [(f.code, f.severity, f.entity_id, f.json_path) for f in findings] == [
+        ("lint.output.undeclared", ERROR, MODEL_ID, f"/outputAttributes/{i}") for i in range(6)
+    ]
+    assert (
+        f"output 'predictedDigit' of MLModel {MODEL_ID} is not an attribute of MLModel ("
+        in findings[0].message
+    )
 
 
 # --- rule 5: the newest model ------------------------------------------------------------------------
@@ -738,6 +939,50 @@ def test_model_versions_that_cannot_be_ordered(wiring: Wiring) -> None:
         "summer" in finding.message and "winter" in finding.message and "cannot be ordered" in finding.message
     )
     assert MODEL_ID in finding.message and other["id"] in finding.message
+
+
+def test_many_versions_of_one_model_are_parsed_once(wiring: Wiring, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of versions of one name: each is parsed once, not once per pair of models."""
+    lint_module = importlib.import_module("sdmtool.lint")
+    calls = {"parse": 0}
+    parse_version = lint_module.parse_version
+
+    def counting_parse(text: str) -> Any:
+        calls["parse"] += 1
+        return parse_version(text)
+
+    monkeypatch.setattr(lint_module, "parse_version", counting_parse)
+    size = 40
+    entities: list[dict[str, Any]] = [wiring.query]
+    for i in range(size):
+        model = copy.deepcopy(wiring.model) | {"id": f"urn:ngsi-ld:MLModel:m{i}", "version": f"1.{i}"}
+        del model["refMLProcessing"]
+        processing = wiring.processing | {"id": f"urn:ngsi-ld:MLProcessing:p{i}", "refMLModel": model["id"]}
+        entities += [model, processing]
+    findings = lint(entities)
+    assert calls["parse"] == size
+    assert [(f.code, f.severity, f.entity_id, f.json_path) for f in findings] == [
+        ("lint.model.outdated", WARNING, f"urn:ngsi-ld:MLProcessing:p{i}", "/refMLModel")
+        for i in range(size - 1)
+    ]
+    assert (
+        "uses MLModel urn:ngsi-ld:MLModel:m0 version 1.0, older than MLModel "
+        f"urn:ngsi-ld:MLModel:m{size - 1} version 1.{size - 1}" in findings[0].message
+    )
+    # Versions that cannot be ordered: one warning per job, naming the first such model and counting the rest.
+    for i, version in enumerate(("summer", "winter", "1.0.0+a", "1.0.0+b")):
+        entities[1 + 2 * i]["version"] = version
+    unordered = [f for f in lint(entities) if f.code == "lint.model.unordered"]
+    assert [(f.severity, f.entity_id, f.json_path) for f in unordered[:4]] == [
+        (WARNING, f"urn:ngsi-ld:MLProcessing:p{i}", "/refMLModel") for i in range(4)
+    ]
+    assert unordered[0].message.endswith(
+        'and MLModel urn:ngsi-ld:MLModel:m1 has the same name "Handwritten digit recognition" and version '
+        f"winter: the two versions cannot be ordered, so which one is newer is unknown ({size - 2} more "
+        "MLModels of that name cannot be ordered with it either)"
+    )
+    assert "MLModel urn:ngsi-ld:MLModel:m0 has the same name" in unordered[2].message
+    assert "(2 more MLModels" in unordered[2].message  # winter, and 1.0.0+b: the same version, another build
 
 
 @pytest.mark.parametrize(
