@@ -49,11 +49,11 @@ from sdmtool.validate import (
     Problem,
     _check_ngsiv2,
     _check_normalized,
-    _check_uri,
     _explain,
     _hides_value,
     _leaf_message,
     _subscription_query_problems,
+    dataset_problems,
     guarded_schema_problems,
 )
 
@@ -1157,7 +1157,7 @@ def _check_key_values(
     else:
         outcome = payload_rules.ngsild_rules(value, forms.KEY_VALUES, facts)
         example.datasets = _key_values_datasets(value, facts)
-        problems.extend(_dataset_problems(example.datasets))
+        problems.extend(dataset_problems(example.datasets))
     if not linked_data:
         _check_ngsiv2_identifiers(example, out, outcome)
     if validator is not None:
@@ -1182,17 +1182,6 @@ def _key_values_datasets(
         if instances is not None:
             datasets[name] = instances
     return datasets
-
-
-def _dataset_problems(datasets: dict[str, dict[str, Any]]) -> Iterator[Problem]:
-    """As `validate` says it: at least one instance, each keyed by ``@none`` or a datasetId URI."""
-    for name, instances in datasets.items():
-        if not instances:
-            message = 'an empty dataset: a multi-instance attribute maps "@none" or datasetIds to values'
-            yield Problem(ERROR, "ngsi-ld.dataset", message, (name, "dataset"))
-        for dataset_id in instances:
-            if dataset_id != "@none":
-                yield from _check_uri(dataset_id, (name, "dataset", dataset_id), 'a datasetId (or "@none")')
 
 
 def _key_values_schema_problems(

@@ -489,33 +489,6 @@ _FLAT_MEMBERS = rf'(?:[^"\[\]{{}}]++|{_STRING_TOKEN})*+'
 _STRUCTURE = re.compile(rf"{_STRING_TOKEN}|\{{{_FLAT_MEMBERS}\}}|\[{_FLAT_MEMBERS}\]|[\[\]{{}},]")
 
 
-def _member_offset(text: str, offset: int, name: str) -> int | None:
-    """Where the value of member ``name`` of the object opening at ``offset`` starts; None if absent."""
-    depth = 0
-    at_key = True
-    for token in _STRUCTURE.finditer(text, offset + 1):
-        char = text[token.start()]
-        if token.end() - token.start() > 1 and char != '"':
-            at_key = False  # a whole array or object: a member's value
-        elif char == '"':
-            if depth == 0 and at_key:
-                written = token.group()
-                key = written[1:-1] if "\\" not in written else json.loads(written)
-                if key == name:
-                    colon = text.index(":", token.end())
-                    return _WS.match(text, colon + 1).end()
-                at_key = False
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            if depth == 0:
-                return None
-            depth -= 1
-        elif depth == 0:  # a comma between members
-            at_key = True
-    return None
-
-
 def _member_offsets(text: str, offset: int) -> dict[str, int]:
     """Where the value of each member of the object opening at ``offset`` starts (one walk of it)."""
     members: dict[str, int] = {}
@@ -618,7 +591,7 @@ def _offset_along(
                 elif objects is not None:
                     objects[offset] = {}  # met once
                 elif found is None:
-                    found = _member_offset(text, offset, part)
+                    found = _member_offsets(text, offset).get(part)
         elif opener == "[" and isinstance(part, int) and part >= 0:
             starts = arrays.get(offset) if arrays is not None else None
             if starts is None:

@@ -631,16 +631,23 @@ def _multi_instances(entity: Mapping[str, Any], form: str, names: Iterable[str])
 
 def _check_key_values_datasets(entity: Mapping[str, Any]) -> Iterator[Problem]:
     """A keyValues multi-attribute holds at least one instance, each keyed by ``@none`` or a datasetId URI."""
-    for name in entity:
-        if name in ngsild.ENTITY_MEMBERS:
-            continue
-        datasets = forms.key_values_instances(entity, name)
-        if datasets is None:
-            continue
-        if not datasets:
+    datasets = {
+        name: instances
+        for name in entity
+        if name not in ngsild.ENTITY_MEMBERS
+        and (instances := forms.key_values_instances(entity, name)) is not None
+    }
+    return dataset_problems(datasets)
+
+
+def dataset_problems(datasets: Mapping[str, Mapping[str, Any]]) -> Iterator[Problem]:
+    """The problems of keyValues multi-attributes (attribute name -> its instances by dataset id): none at
+    all, or a key that is neither ``@none`` nor an absolute URI."""
+    for name, instances in datasets.items():
+        if not instances:
             message = 'an empty dataset: a multi-instance attribute maps "@none" or datasetIds to values'
             yield Problem(ERROR, "ngsi-ld.dataset", message, (name, "dataset"))
-        for dataset_id in datasets:
+        for dataset_id in instances:
             if dataset_id != "@none":
                 yield from _check_uri(dataset_id, (name, "dataset", dataset_id), 'a datasetId (or "@none")')
 
