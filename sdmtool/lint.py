@@ -1381,29 +1381,32 @@ class _Job:
         """notification.attributes and pick restrict what a notification carries, omit removes from it."""
         inputs = {self.model.expand(name): name for name in self.inputs}
         attributes = notification.get("attributes")
-        if isinstance(attributes, list):  # no notification.attributes: every attribute is delivered
-            delivered = {self.query.expand(name) for name in attributes if isinstance(name, str)}
-            missing = [name for iri, name in inputs.items() if iri not in delivered]
-            if missing:
-                message = (
-                    f"notification.attributes of SubscriptionQuery {self.query.id} does not deliver the "
-                    f"input(s) {_names(missing)} of {self.used_by()}: add them, or drop "
-                    "notification.attributes to deliver every attribute"
-                )
-                self.linter.report(
-                    ERROR, "lint.inputs.not-notified", message, self.query, (*path, "attributes")
-                )
-        picked = _name_list(notification.get("pick"))
-        if picked is not None:
-            kept = {self.query.expand(name) for _, name in picked}
+        # Both keep only what they name (no notification.attributes: every attribute is delivered).
+        restrictions = (
+            (
+                "attributes",
+                _name_list(attributes) if isinstance(attributes, list) else None,
+                "does not deliver the input(s)",
+                "add them, or drop notification.attributes to deliver every attribute",
+            ),
+            (
+                "pick",
+                _name_list(notification.get("pick")),
+                "leaves out the input(s)",
+                "a notification carries only the picked members: add them to pick",
+            ),
+        )
+        for member, names, verb, advice in restrictions:
+            if names is None:
+                continue
+            kept = {self.query.expand(name) for _, name in names}
             missing = [name for iri, name in inputs.items() if iri not in kept]
             if missing:
                 message = (
-                    f"notification.pick of SubscriptionQuery {self.query.id} leaves out the input(s) "
-                    f"{_names(missing)} of {self.used_by()}: a notification carries only the picked "
-                    "members: add them to pick"
+                    f"notification.{member} of SubscriptionQuery {self.query.id} {verb} "
+                    f"{_names(missing)} of {self.used_by()}: {advice}"
                 )
-                self.linter.report(ERROR, "lint.inputs.not-notified", message, self.query, (*path, "pick"))
+                self.linter.report(ERROR, "lint.inputs.not-notified", message, self.query, (*path, member))
         omitted = [
             (index, inputs[self.query.expand(name)])
             for index, name in _name_list(notification.get("omit")) or []
